@@ -1,0 +1,27 @@
+"""Meet Web: the WSGI application factory."""
+
+import os
+
+from pyramid.config import Configurator
+
+from .resources import SiteRoot
+from .settings import load_settings
+
+
+def main(global_config=None, **ini_settings):
+    settings = load_settings(ini_settings, os.environ)
+    with Configurator(settings=settings, root_factory=SiteRoot) as config:
+        for name in (
+            "pyramid_jinja2",
+            "pyramid_services",
+            ".db",
+            ".security",
+            ".services",
+            ".resources",
+            ".templating",
+            ".tweens",
+            ".views",
+        ):
+            config.include(name)
+        config.scan(".views")
+    return config.make_wsgi_app()

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from ..security.permissions import SITE_GRANTS
+from .accesses import AccessContainer
+from .rooms import RoomContainer
+from .users import UserContainer
+
+_CHILDREN = {
+    "rooms": RoomContainer,
+    "resource-accesses": AccessContainer,
+    "users": UserContainer,
+}
+
+
+class ApiRoot:
+    """Root of /api/v1.0/; its views are config, authenticate, callback and logout."""
+
+    __name__ = ""
+    __parent__ = None
+    __acl__ = SITE_GRANTS
+
+    def __init__(self, request):
+        self.request = request
+
+    def __getitem__(self, key: str):
+        return _CHILDREN[key](self, key)

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pyramid.authorization import Allow
+
+from ..models import Room
+from ..security.permissions import (
+    ENTRY_GRANTS,
+    ROLE_GRANTS,
+    ROOM_PUBLIC_GRANTS,
+    SITE_GRANTS,
+    user_principal,
+)
+
+
+class RoomContainer:
+    """All rooms; a child is found by UUID or slug."""
+
+    __acl__ = SITE_GRANTS
+
+    def __init__(self, parent, name: str = "rooms"):
+        self.__parent__, self.__name__ = parent, name
+        self.request = parent.request
+
+    def __getitem__(self, key: str) -> RoomResource:
+        room = Room.lookup(self.request.dbsession, key)
+        if room is None:
+            raise KeyError(key)
+        return RoomResource(room, parent=self)
+
+
+class RoomResource:
+    def __init__(self, room: Room, parent, name: str | None = None):
+        self.room = room
+        self.__parent__ = parent
+        self.__name__ = name or room.slug
+        self.request = parent.request
+
+    def __acl__(self):
+        acl = [
+            (Allow, user_principal(access.user_id), ROLE_GRANTS[access.role])
+            for access in self.room.accesses
+        ]
+        acl += ENTRY_GRANTS[self.room.access_level]
+        acl += ROOM_PUBLIC_GRANTS
+        return acl
+
+    @property
+    def role(self):
+        """The caller's role on this room (for display and for the role rules)."""
+        identity = self.request.identity
+        return self.room.role_of(identity.user_id if identity else None)

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from ..models import Room
+from ..models.room import RESERVED_SLUGS
+from ..security.permissions import SITE_GRANTS
+from .rooms import RoomContainer, RoomResource
+
+
+class SiteRoot:
+    """Root of the HTML site: reserved names first, then rooms by slug."""
+
+    __name__ = ""
+    __parent__ = None
+    __acl__ = SITE_GRANTS
+
+    def __init__(self, request):
+        self.request = request
+
+    def __getitem__(self, key: str):
+        if key == "rooms":
+            return RoomContainer(self, key)
+        if key in RESERVED_SLUGS:
+            raise KeyError(key)
+        room = Room.lookup(self.request.dbsession, key)
+        if room is None:
+            raise KeyError(key)
+        return RoomResource(room, parent=self, name=room.slug)

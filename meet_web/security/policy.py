@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from pyramid.authorization import ACLHelper, Everyone
+from pyramid.csrf import new_csrf_token
+from pyramid.request import RequestLocalCache
+
+from ..models import User
+from .identity import Identity
+
+SESSION_USER_KEY = "user_id"
+
+
+class MeetSecurityPolicy:
+    """Identity from the signed session cookie (OIDC login); permits through ACLs."""
+
+    def __init__(self):
+        self._cache = RequestLocalCache(self._load_identity)
+        self._acl = ACLHelper()
+
+    def _load_identity(self, request) -> Identity | None:
+        user = request.user
+        if user is None:
+            return None
+        return Identity(user_id=user.id, source="session", is_operator=user.is_operator)
+
+    def identity(self, request) -> Identity | None:
+        return self._cache.get_or_create(request)
+
+    def authenticated_userid(self, request):
+        identity = self.identity(request)
+        return None if identity is None else str(identity.user_id)
+
+    def permits(self, request, context, permission):
+        identity = self.identity(request)
+        principals = [Everyone] if identity is None else [Everyone, *identity.principals()]
+        return self._acl.permits(context, principals, permission)
+
+    def remember(self, request, userid, **kw):
+        request.session.invalidate()  # a fresh session on login: no fixation
+        request.session[SESSION_USER_KEY] = str(userid)
+        new_csrf_token(request)
+        return []
+
+    def forget(self, request, **kw):
+        request.session.invalidate()
+        return []
+
+
+def session_user(request) -> User | None:
+    """The signed-in, active user of this request, or None."""
+    user_id = request.session.get(SESSION_USER_KEY)
+    if not user_id:
+        return None
+    user = User.by_id(request.dbsession, user_id)
+    if user is None or not user.is_active:
+        return None
+    return user

@@ -1,0 +1,230 @@
+"""The settings table: every key the app reads, its type, default and whether it is secret.
+
+Values come from the ini file, then `MEET_<KEY>` environment variables (dots and dashes
+become underscores, upper case), then for secrets `MEET_<KEY>_FILE` (a file whose content,
+less one trailing newline, is the value). Everything is parsed once at start-up; any
+missing or malformed setting stops start-up with one message listing them all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "MEET_"
+
+
+class SettingsError(Exception):
+    """Raised at start-up with every problem found in the settings."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            "Meet Web cannot start, fix these settings:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+def as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def as_list(value: Any) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [item for item in str(value).replace(",", " ").split() if item]
+
+
+def as_json_object(value: Any) -> dict:
+    if isinstance(value, dict):
+        return value
+    parsed = json.loads(value) if str(value).strip() else {}
+    if not isinstance(parsed, dict):
+        raise ValueError("expected a JSON object")
+    return parsed
+
+
+def as_optional_int(value: Any) -> int | None:
+    if value is None or str(value).strip() == "":
+        return None
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[Any], Any] = str
+    default: Any = None
+    required: bool = False
+    secret: bool = False
+
+    @property
+    def env_name(self) -> str:
+        return ENV_PREFIX + self.name.upper().replace(".", "_").replace("-", "_")
+
+
+# Keep grouped by area; `required` settings have no usable default.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("sqlalchemy.url", required=True),
+    Setting("app.base_url", default="http://localhost:6543"),
+    Setting("app.secure_cookies", as_bool, default=False),
+    Setting("app.languages", as_list, default=["en-us", "fr-fr"]),
+    Setting("app.default_language", default="en-us"),
+    Setting("session.secret", required=True, secret=True),
+    Setting("session.max_age", int, default=43200),
+    Setting("livekit.url", required=True),
+    Setting("livekit.public_url", default=""),
+    Setting("livekit.api_key", required=True),
+    Setting("livekit.api_secret", required=True, secret=True),
+    Setting("livekit.timeout", float, default=5.0),
+    Setting("livekit.webhook_events_filter_regex", default=""),
+    Setting("livekit.authenticated_participants_can_edit_display_name", as_bool, True),
+    Setting(
+        "livekit.default_sources",
+        as_list,
+        default=["camera", "microphone", "screen_share", "screen_share_audio"],
+    ),
+    Setting("livekit.force_wss_protocol", as_bool, default=False),
+    Setting("oidc.issuer", required=True),
+    Setting("oidc.discovery_url", default=""),
+    Setting("oidc.client_id", required=True),
+    Setting("oidc.client_secret", required=True, secret=True),
+    Setting("oidc.scopes", default="openid email profile"),
+    Setting("oidc.operator_groups", as_list, default=[]),
+    Setting("oidc.fallback_to_email_for_identification", as_bool, default=False),
+    Setting("oidc.create_user", as_bool, default=True),
+    Setting("oidc.timeout", float, default=5.0),
+    Setting("mail.host", default=""),
+    Setting("mail.port", int, default=25),
+    Setting("mail.default_sender", default="meet@localhost"),
+    Setting("cache.backend", default="dogpile.cache.memory_pickle"),
+    Setting("cache.arguments.url", default=""),
+    Setting("rooms.allow_unregistered", as_bool, default=False),
+    Setting("rooms.default_access_level", default="public"),
+    Setting("rooms.page_size", int, default=20),
+    Setting("lobby.waiting_timeout", int, default=3),
+    Setting("lobby.accepted_timeout", int, default=21600),
+    Setting("lobby.denied_timeout", int, default=5),
+    Setting("lobby.removed_timeout", int, default=600),
+    Setting("recording.enabled", as_bool, default=False),
+    Setting("recording.expiration_days", as_optional_int, default=None),
+    Setting("recording.max_duration", as_optional_int, default=None),
+    Setting("recording.output_folder", default="recordings"),
+    Setting("s3.endpoint_url", default=""),
+    Setting("s3.bucket", default="meet-media-storage"),
+    Setting("s3.access_key_id", default="", secret=True),
+    Setting("s3.secret_access_key", default="", secret=True),
+    Setting("s3.region", default="us-east-1"),
+    Setting("telephony.enabled", as_bool, default=False),
+    Setting("telephony.phone_number", default=""),
+    Setting("telephony.default_country", default="US"),
+    Setting("telephony.pin_length", int, default=10),
+    Setting("telephony.pin_max_retries", int, default=5),
+    Setting("roomkit.enabled", as_bool, default=False),
+    Setting("roomkit.api_token", default="", secret=True),
+    Setting("subtitles.enabled", as_bool, default=False),
+    Setting("subtitles.agent_name", default="multi-user-transcriber"),
+    Setting("diagnostics.connection_test_enabled", as_bool, default=False),
+    Setting("external_api.enabled", as_bool, default=False),
+    Setting("applications.enabled", as_bool, default=False),
+    Setting("applications.jwt_secret_key", default="", secret=True),
+    Setting("applications.allow_user_creation", as_bool, default=False),
+    Setting("users.allow_listing", as_bool, default=False),
+    Setting("frontend.configuration", as_json_object, default={}),
+    Setting("testing.shared_connection", as_bool, default=False),
+)
+
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def _read_secret_file(path: str) -> str:
+    text = Path(path).read_text(encoding="utf-8")
+    return text[:-1] if text.endswith("\n") else text
+
+
+def raw_value(setting: Setting, ini: Mapping[str, Any], environ: Mapping[str, str]) -> Any:
+    """The unparsed value of one setting: environment first, then the ini file."""
+    env, env_file = setting.env_name, setting.env_name + "_FILE"
+    if env in environ and env_file in environ:
+        raise ValueError(f"{env} and {env_file} are both set; keep one")
+    if env in environ:
+        return environ[env]
+    if env_file in environ:
+        if not setting.secret:
+            raise ValueError(f"{env_file}: only secrets may be read from a file")
+        try:
+            return _read_secret_file(environ[env_file])
+        except OSError as exc:
+            raise ValueError(f"{env_file}: cannot read {exc.filename}") from exc
+    return ini.get(setting.name)
+
+
+def load_settings(
+    ini_settings: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Return the ini settings with every declared key typed, defaulted and overridden.
+
+    Undeclared ini keys (pyramid.*, tm.*, retry.*, jinja2.*, ...) pass through unchanged.
+    """
+    environ = os.environ if environ is None else environ
+    settings = dict(ini_settings)
+    problems: list[str] = []
+    known_env: set[str] = set()
+    for setting in SETTINGS:
+        known_env.update({setting.env_name, setting.env_name + "_FILE"})
+        try:
+            raw = raw_value(setting, settings, environ)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        if raw is None or (isinstance(raw, str) and not raw.strip() and setting.required):
+            if setting.required:
+                problems.append(
+                    f"{setting.name} is required (ini key, or {setting.env_name}"
+                    + (f" / {setting.env_name}_FILE)" if setting.secret else ")")
+                )
+            else:
+                settings[setting.name] = setting.default
+            continue
+        try:
+            settings[setting.name] = setting.parse(raw)
+        except (TypeError, ValueError) as exc:
+            shown = "<secret>" if setting.secret else repr(raw)
+            problems.append(f"{setting.name} = {shown} is malformed: {exc}")
+    for name in sorted(environ):
+        if (
+            name.startswith(ENV_PREFIX)
+            and name not in known_env
+            and not name.startswith("MEET_TEST_")
+        ):
+            log.warning("unknown environment variable %s ignored", name)
+    problems.extend(_check_values(settings) if not problems else [])
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def _check_values(settings: Mapping[str, Any]) -> list[str]:
+    problems = []
+    if settings["rooms.default_access_level"] not in {"public", "trusted", "restricted"}:
+        problems.append("rooms.default_access_level must be public, trusted or restricted")
+    if len(settings["livekit.api_secret"].encode()) < 32:
+        problems.append("livekit.api_secret must be at least 32 bytes")
+    if len(settings["session.secret"].encode()) < 32:
+        problems.append("session.secret must be at least 32 bytes")
+    if settings["telephony.pin_length"] < 4:
+        problems.append("telephony.pin_length must be at least 4")
+    return problems

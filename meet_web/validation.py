@@ -1,0 +1,165 @@
+"""Parse request bodies into typed values; every problem becomes one ValidationError."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from enum import StrEnum
+from typing import Any
+
+MISSING: Any = object()
+
+LIVEKIT_SOURCES = ("camera", "microphone", "screen_share", "screen_share_audio")
+ROOM_CONFIGURATION_KEYS = {"can_publish_sources", "everyone_can_mute"}
+
+
+class ValidationError(Exception):
+    """Field name -> message; `message` sums it up for people."""
+
+    def __init__(self, fields: dict[str, str], message: str = "Invalid request."):
+        self.fields = fields
+        self.message = message
+        super().__init__(message)
+
+
+def json_body(request) -> dict:
+    if not request.body:
+        return {}
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError({}, "The request body is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise ValidationError({}, "The request body must be a JSON object.")
+    return data
+
+
+class Fields:
+    """Reads fields from a dict, collecting errors; call `check()` at the end.
+
+    With `partial=True` (PATCH) a missing required field is not an error.
+    """
+
+    def __init__(self, data: dict, *, partial: bool = False):
+        self.data = data
+        self.partial = partial
+        self.errors: dict[str, str] = {}
+
+    def _get(self, name: str, required: bool) -> Any:
+        value = self.data.get(name, MISSING)
+        if value is MISSING and required and not self.partial:
+            self.errors[name] = "This field is required."
+        return value
+
+    def string(self, name, *, required=False, max_length=255, min_length=1, strip=True):
+        value = self._get(name, required)
+        if value is MISSING:
+            return MISSING
+        if not isinstance(value, str):
+            self.errors[name] = "Must be a string."
+            return MISSING
+        value = value.strip() if strip else value
+        if len(value) < min_length:
+            self.errors[name] = (
+                "This field may not be blank."
+                if min_length == 1
+                else f"Must be at least {min_length} characters."
+            )
+            return MISSING
+        if len(value) > max_length:
+            self.errors[name] = f"Must be at most {max_length} characters."
+            return MISSING
+        return value
+
+    def choice(self, name, enum: type[StrEnum], *, required=False, nullable=False):
+        value = self._get(name, required)
+        if value is MISSING or (value is None and nullable):
+            return value
+        try:
+            return enum(value)
+        except ValueError:
+            allowed = ", ".join(m.value for m in enum)
+            self.errors[name] = f"'{value}' is not a valid choice; expected one of: {allowed}."
+            return MISSING
+
+    def boolean(self, name, *, required=False):
+        value = self._get(name, required)
+        if value is MISSING:
+            return MISSING
+        if not isinstance(value, bool):
+            self.errors[name] = "Must be true or false."
+            return MISSING
+        return value
+
+    def uuid(self, name, *, required=False):
+        value = self._get(name, required)
+        if value is MISSING:
+            return MISSING
+        try:
+            return uuid.UUID(value)
+        except (ValueError, TypeError, AttributeError):
+            self.errors[name] = "Must be a valid UUID."
+            return MISSING
+
+    def room_configuration(self, name, *, required=False):
+        value = self._get(name, required)
+        if value is MISSING:
+            return MISSING
+        try:
+            return parse_room_configuration(value)
+        except ValueError as exc:
+            self.errors[name] = str(exc)
+            return MISSING
+
+    def check(self) -> None:
+        if self.errors:
+            raise ValidationError(self.errors)
+
+
+def parse_room_configuration(value: Any) -> dict:
+    """The room configuration schema: known keys only, each of the right type."""
+    if not isinstance(value, dict):
+        raise ValueError("Must be an object.")
+    unknown = sorted(set(value) - ROOM_CONFIGURATION_KEYS)
+    if unknown:
+        raise ValueError(f"Unknown configuration keys: {', '.join(unknown)}.")
+    config: dict = {}
+    if "can_publish_sources" in value:
+        sources = value["can_publish_sources"]
+        if sources is not None:
+            if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+                raise ValueError("can_publish_sources must be a list of sources or null.")
+            bad = [s for s in sources if s not in LIVEKIT_SOURCES]
+            if bad:
+                raise ValueError(
+                    f"Unknown sources: {', '.join(bad)}; expected {', '.join(LIVEKIT_SOURCES)}."
+                )
+            sources = list(dict.fromkeys(sources))
+        config["can_publish_sources"] = sources
+    if "everyone_can_mute" in value:
+        mute = value["everyone_can_mute"]
+        if mute is not None and not isinstance(mute, bool):
+            raise ValueError("everyone_can_mute must be true, false or null.")
+        config["everyone_can_mute"] = mute
+    return config
+
+
+def page_params(request, default_size: int, max_size: int = 100) -> tuple[int, int]:
+    fields = {}
+    try:
+        page = int(request.GET.get("page", 1))
+        if page < 1:
+            raise ValueError
+    except ValueError:
+        fields["page"] = "Must be a positive integer."
+        page = 1
+    try:
+        size = int(request.GET.get("page_size", default_size))
+        if not 1 <= size <= max_size:
+            raise ValueError
+    except ValueError:
+        fields["page_size"] = f"Must be an integer between 1 and {max_size}."
+        size = default_size
+    if fields:
+        raise ValidationError(fields)
+    return page, size

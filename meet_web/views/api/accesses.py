@@ -1,0 +1,90 @@
+from pyramid.httpexceptions import HTTPNoContent
+from pyramid.view import view_config, view_defaults
+from sqlalchemy import func, select
+
+from ...models import ResourceAccess, Role, Room, User
+from ...resources import AccessContainer, AccessResource, RoomResource
+from ...security.permissions import Permission
+from ...services.errors import Refused
+from ...services.rooms import add_member, change_role, remove_member
+from ...validation import MISSING, Fields, ValidationError, json_body, page_params
+from .serializers import access_json, page_json
+
+MANAGER_ROLES = (Role.ADMINISTRATOR, Role.OWNER)
+
+
+@view_defaults(context=AccessContainer, route_name="api", renderer="json")
+class AccessCollectionApi:
+    def __init__(self, context, request):
+        self.context, self.request = context, request
+
+    @view_config(request_method="GET", permission=Permission.AUTHENTICATED)
+    def list(self):
+        """Every access of every room the caller administers or owns."""
+        request = self.request
+        page, size = page_params(request, request.registry.settings["rooms.page_size"])
+        managed = select(ResourceAccess.resource_id).where(
+            ResourceAccess.user_id == request.identity.user_id,
+            ResourceAccess.role.in_(MANAGER_ROLES),
+        )
+        query = select(ResourceAccess).where(ResourceAccess.resource_id.in_(managed))
+        db = request.dbsession
+        count = db.scalar(select(func.count()).select_from(query.subquery()))
+        rows = db.scalars(
+            query.order_by(ResourceAccess.created_at, ResourceAccess.id)
+            .limit(size)
+            .offset((page - 1) * size)
+        ).all()
+        return page_json(request, [access_json(a) for a in rows], count, page, size)
+
+    @view_config(request_method="POST", permission=Permission.AUTHENTICATED)
+    def create(self):
+        fields = Fields(json_body(self.request))
+        user_id = fields.uuid("user", required=True)
+        room_id = fields.uuid("resource", required=True)
+        role = fields.choice("role", Role)
+        fields.check()
+        db = self.request.dbsession
+        room = Room.lookup(db, str(room_id))
+        if room is None:
+            raise ValidationError({"resource": "No room has this id."})
+        user = db.get(User, user_id)
+        if user is None:
+            raise ValidationError({"user": "No user has this id."})
+        room_context = RoomResource(room, self.context)
+        if not self.request.has_permission(Permission.ROOM_MANAGE, room_context):
+            raise Refused("You must be administrator or owner of a room to add accesses to it.")
+        access = add_member(db, room, room_context.role, user, role or Role.MEMBER)
+        self.request.response.status = 201
+        return access_json(access)
+
+
+@view_defaults(context=AccessResource, route_name="api", renderer="json")
+class AccessApi:
+    def __init__(self, context, request):
+        self.context, self.request = context, request
+
+    @view_config(request_method="GET", permission=Permission.ACCESS_VIEW)
+    def retrieve(self):
+        return access_json(self.context.access)
+
+    @view_config(request_method=("PUT", "PATCH"), permission=Permission.ACCESS_UPDATE)
+    def update(self):
+        fields = Fields(json_body(self.request), partial=self.request.method == "PATCH")
+        role = fields.choice("role", Role, required=True)
+        fields.check()
+        access = self.context.access
+        if role is not MISSING:
+            change_role(
+                self.request.dbsession,
+                access,
+                self.request.identity.user_id,
+                self.context.actor_role,
+                role,
+            )
+        return access_json(access)
+
+    @view_config(request_method="DELETE", permission=Permission.ACCESS_DELETE)
+    def delete(self):
+        remove_member(self.request.dbsession, self.context.access, self.request.identity.user_id)
+        return HTTPNoContent()

@@ -1,0 +1,88 @@
+"""OIDC login, callback and logout at the reference's paths."""
+
+import logging
+
+from pyramid.httpexceptions import HTTPFound
+from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
+from pyramid.view import view_config
+
+from ...resources import ApiRoot
+from ...security.oidc import LoginError
+from ...services.users import LoginRules, UnknownUser, user_from_claims
+from ..errors import page_error
+
+log = logging.getLogger(__name__)
+
+RETURN_TO_KEY = "login.return_to"
+
+
+def safe_return_to(value: str | None) -> str:
+    """Only paths on this site: never another host (no open redirect)."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return "/"
+    return value
+
+
+def callback_url(request) -> str:
+    return request.route_url("api", traverse=("callback", ""))
+
+
+@view_config(
+    context=ApiRoot,
+    route_name="api",
+    name="authenticate",
+    request_method="GET",
+    permission=NO_PERMISSION_REQUIRED,
+    renderer="errors/error.jinja2",
+)
+def authenticate(request):
+    oidc = request.registry["oidc"]
+    request.session[RETURN_TO_KEY] = safe_return_to(request.GET.get("returnTo"))
+    try:
+        url = oidc.authorization_url(request.session, callback_url(request))
+    except LoginError as exc:
+        log.warning("login could not start: %s", exc)
+        return page_error(
+            request,
+            502,
+            "Sign-in unavailable",
+            "The identity provider cannot be reached. Try again later.",
+        )
+    return HTTPFound(location=url)
+
+
+@view_config(
+    context=ApiRoot,
+    route_name="api",
+    name="callback",
+    request_method="GET",
+    permission=NO_PERMISSION_REQUIRED,
+    renderer="errors/error.jinja2",
+)
+def callback(request):
+    oidc = request.registry["oidc"]
+    try:
+        claims = oidc.finish(request.session, request.GET)
+        user = user_from_claims(
+            request.dbsession, claims, LoginRules.from_settings(request.registry.settings)
+        )
+    except (LoginError, UnknownUser) as exc:
+        log.info("login refused: %s", exc)
+        return page_error(request, 400, "Sign-in failed", str(exc))
+    return_to = request.session.get(RETURN_TO_KEY, "/")
+    headers = remember(request, user.id)
+    return HTTPFound(location=request.application_url + safe_return_to(return_to), headers=headers)
+
+
+@view_config(
+    context=ApiRoot,
+    route_name="api",
+    name="logout",
+    request_method="GET",
+    permission=NO_PERMISSION_REQUIRED,
+)
+def logout(request):
+    headers = forget(request)
+    home = request.application_url + "/"
+    location = request.registry["oidc"].logout_url(home) or home
+    return HTTPFound(location=location, headers=headers)

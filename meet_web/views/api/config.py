@@ -1,0 +1,50 @@
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.view import view_config
+
+from ...resources import ApiRoot
+
+
+@view_config(
+    context=ApiRoot,
+    route_name="api",
+    name="config",
+    request_method="GET",
+    renderer="json",
+    permission=NO_PERMISSION_REQUIRED,
+)
+def get_config(request):
+    s = request.registry.settings
+    return {
+        **s["frontend.configuration"],
+        "LANGUAGE_CODE": s["app.default_language"],
+        "recording": {
+            "is_enabled": s["recording.enabled"],
+            "available_modes": ["screen_recording", "transcript"],
+            "expiration_days": s["recording.expiration_days"],
+            "max_duration": s["recording.max_duration"],
+        },
+        "background_image": {"upload_is_enabled": False},
+        "telephony": {
+            "enabled": s["telephony.enabled"],
+            **(
+                {
+                    "phone_number": s["telephony.phone_number"],
+                    "default_country": s["telephony.default_country"],
+                }
+                if s["telephony.enabled"]
+                else {}
+            ),
+        },
+        "resource": {"default_access_level": s["rooms.default_access_level"]},
+        "subtitle": {"enabled": s["subtitles.enabled"]},
+        "diagnostics": {"connection_test_enabled": s["diagnostics.connection_test_enabled"]},
+        "livekit": {
+            "url": s["livekit.public_url"] or s["livekit.url"],
+            "force_wss_protocol": s["livekit.force_wss_protocol"],
+            "enable_firefox_proxy_workaround": False,
+            "default_sources": s["livekit.default_sources"],
+        },
+        "authenticated_users_can_edit_display_name": s[
+            "livekit.authenticated_participants_can_edit_display_name"
+        ],
+    }

@@ -1,0 +1,99 @@
+from pyramid.httpexceptions import HTTPNoContent
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.view import view_config, view_defaults
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ...models import AccessLevel, ResourceAccess, Room
+from ...models.room import NAME_MAX_LENGTH
+from ...resources import RoomContainer, RoomResource
+from ...security.permissions import Permission
+from ...services.rooms import RoomDefaults, create_room, update_room
+from ...validation import Fields, json_body, page_params
+from .serializers import page_json, room_json
+
+
+def room_for_caller(request, context: RoomResource) -> dict:
+    return room_json(
+        context.room,
+        role=context.role,
+        may_join=request.has_permission(Permission.ROOM_JOIN, context),
+    )
+
+
+@view_defaults(context=RoomContainer, route_name="api", renderer="json")
+class RoomCollectionApi:
+    def __init__(self, context, request):
+        self.context, self.request = context, request
+
+    @view_config(request_method="GET", permission=NO_PERMISSION_REQUIRED)
+    def list(self):
+        """Rooms the caller has a role on; anonymous callers get an empty page."""
+        request = self.request
+        page, size = page_params(request, request.registry.settings["rooms.page_size"])
+        identity = request.identity
+        if identity is None or identity.user_id is None:
+            return page_json(request, [], 0, page, size)
+        mine = select(ResourceAccess.resource_id).where(ResourceAccess.user_id == identity.user_id)
+        db = request.dbsession
+        count = db.scalar(select(func.count()).select_from(Room).where(Room.id.in_(mine)))
+        rooms = db.scalars(
+            select(Room)
+            .where(Room.id.in_(mine))
+            .options(selectinload(Room.accesses))
+            .order_by(Room.name, Room.id)
+            .limit(size)
+            .offset((page - 1) * size)
+        ).all()
+        items = [room_for_caller(request, RoomResource(r, self.context)) for r in rooms]
+        return page_json(request, items, count, page, size)
+
+    @view_config(request_method="POST", permission=Permission.ROOM_CREATE)
+    def create(self):
+        fields = Fields(json_body(self.request))
+        name = fields.string("name", required=True, max_length=NAME_MAX_LENGTH)
+        access_level = fields.choice("access_level", AccessLevel)
+        configuration = fields.room_configuration("configuration")
+        fields.check()
+        room = create_room(
+            self.request.dbsession,
+            self.request.user,
+            self.request.find_service(RoomDefaults),
+            name=name,
+            access_level=access_level,
+            configuration=configuration,
+        )
+        self.request.response.status = 201
+        return room_for_caller(self.request, RoomResource(room, self.context))
+
+
+@view_defaults(context=RoomResource, route_name="api", renderer="json")
+class RoomApi:
+    def __init__(self, context, request):
+        self.context, self.request = context, request
+
+    @view_config(request_method="GET", permission=Permission.ROOM_VIEW)
+    def retrieve(self):
+        return room_for_caller(self.request, self.context)
+
+    @view_config(request_method=("PUT", "PATCH"), permission=Permission.ROOM_MANAGE)
+    def update(self):
+        fields = Fields(json_body(self.request), partial=self.request.method == "PATCH")
+        name = fields.string("name", required=True, max_length=NAME_MAX_LENGTH)
+        access_level = fields.choice("access_level", AccessLevel)
+        configuration = fields.room_configuration("configuration")
+        fields.check()
+        update_room(
+            self.request.dbsession,
+            self.context.room,
+            name=name,
+            access_level=access_level,
+            configuration=configuration,
+        )
+        return room_for_caller(self.request, self.context)
+
+    @view_config(request_method="DELETE", permission=Permission.ROOM_DELETE)
+    def delete(self):
+        self.request.dbsession.delete(self.context.room)
+        self.request.dbsession.flush()
+        return HTTPNoContent()

@@ -1,0 +1,239 @@
+"""The test bed: one app and one migrated database per session, a rolled-back
+transaction per test, and real servers on loopback (OIDC, LiveKit fake, SMTP, S3).
+
+Set MEET_TEST_DATABASE_URL (PostgreSQL) and MEET_TEST_REDIS_URL to run the same suite
+against those servers; otherwise SQLite in a temporary directory and the memory cache.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from webtest import TestApp
+
+from alembic import command
+from meet_web import main
+from meet_web.db import SHARED_CONNECTION_KEY, Base
+from meet_web.models import AccessLevel, ResourceAccess, Role, Room, User
+from tests.servers.livekit_fake import FakeLiveKit
+from tests.servers.oidc import OidcProvider, complete_login
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SESSION_SECRET = "test-session-secret-0123456789-abcdefghij"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("MEET_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str | None:
+    return os.environ.get("MEET_TEST_REDIS_URL") or None
+
+
+@pytest.fixture(scope="session")
+def oidc_provider():
+    with OidcProvider() as provider:
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def livekit_server():
+    with FakeLiveKit() as fake:
+        yield fake
+
+
+@pytest.fixture
+def livekit(livekit_server):
+    """The LiveKit fake, emptied after the test."""
+    yield livekit_server
+    livekit_server.reset()
+
+
+def cache_settings(redis_url: str | None) -> dict:
+    if not redis_url:
+        return {"cache.backend": "dogpile.cache.memory_pickle"}
+    return {
+        "cache.backend": "dogpile.cache.redis",
+        "cache.arguments.url": redis_url,
+        "cache.arguments.distributed_lock": "true",
+        "cache.arguments.thread_local_lock": "false",
+    }
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, redis_url, oidc_provider, livekit_server) -> dict:
+    return {
+        "sqlalchemy.url": database_url,
+        "app.base_url": "http://localhost",
+        "session.secret": SESSION_SECRET,
+        "livekit.url": livekit_server.url,
+        "livekit.api_key": livekit_server.api_key,
+        "livekit.api_secret": livekit_server.api_secret,
+        "oidc.issuer": oidc_provider.issuer,
+        "oidc.client_id": oidc_provider.client_id,
+        "oidc.client_secret": oidc_provider.client_secret,
+        "oidc.scopes": "openid email profile groups",
+        "oidc.operator_groups": "operators",
+        "testing.shared_connection": "true",
+        **cache_settings(redis_url),
+    }
+
+
+def migrate(url: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", os.path.join(ROOT, "alembic"))
+    config.attributes["url"] = url
+    config.attributes["configure_logger"] = False
+    command.downgrade(config, "base")
+    command.upgrade(config, "head")
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    """The WSGI app, built once; its engine is the one every test's connection uses."""
+    router = main({}, **settings)
+    engine = router.registry["dbengine"]
+    with engine.begin() as conn:  # start from nothing, whatever an earlier run left
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        else:
+            Base.metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    migrate(settings["sqlalchemy.url"])
+    return router
+
+
+@pytest.fixture
+def connection(app):
+    """One connection per test; everything the test does is rolled back at the end."""
+    with app.registry["dbengine"].connect() as conn:
+        outer = conn.begin()
+        yield conn
+        outer.rollback()
+
+
+@pytest.fixture
+def dbsession(connection):
+    """A session on the test's connection: flush to make rows visible to requests."""
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    yield session
+    session.close()
+
+
+class MeetTestApp(TestApp):
+    """A WebTest app that sends the CSRF header and can sign in through the real OIDC flow."""
+
+    login_cookies: dict = {}  # sub -> cookies of a real login, shared by the session
+
+    def __init__(self, *args, oidc_provider=None, **kw):
+        super().__init__(*args, **kw)
+        self.oidc_provider = oidc_provider
+
+    def do_request(self, req, status=None, expect_errors=None):
+        token = self.cookies.get("csrftoken")
+        if req.method not in SAFE_METHODS and token and "X-CSRF-Token" not in req.headers:
+            req.headers["X-CSRF-Token"] = token
+        return super().do_request(req, status=status, expect_errors=expect_errors)
+
+    def login(self, login: str):
+        """Sign in as `login` through the OIDC provider; returns the final response."""
+        self.reset()
+        start = self.get("/api/v1.0/authenticate/", params={"returnTo": "/"}, status=302)
+        back = complete_login(start.location, login)
+        path = back.split("://", 1)[1].split("/", 1)[1]
+        return self.get("/" + path, status=302)
+
+    def login_as(self, user: User | None):
+        """Sign in as an existing user (anonymous for None); the real flow runs once per sub."""
+        self.reset()
+        if user is None:
+            return
+        cached = self.login_cookies.get((user.sub, user.id))
+        if cached is None:
+            self.login(user.sub)
+            cached = self.login_cookies[(user.sub, user.id)] = dict(self.cookies)
+        for name, value in cached.items():
+            self.set_cookie(name, value)
+
+
+@pytest.fixture
+def testapp(app, connection, oidc_provider):
+    return MeetTestApp(
+        app,
+        extra_environ={SHARED_CONNECTION_KEY: connection, "HTTP_HOST": "localhost"},
+        oidc_provider=oidc_provider,
+    )
+
+
+def make_user(dbsession, login: str, **fields) -> User:
+    """A user as the OIDC provider describes `login`, with an id stable across tests."""
+    user = User(
+        id=uuid.uuid5(uuid.NAMESPACE_URL, f"meet-test-user:{login}"),
+        sub=login,
+        email=f"{login}@example.org",
+        full_name=f"{login.capitalize()} Example",
+        short_name=login.capitalize(),
+        **fields,
+    )
+    dbsession.add(user)
+    dbsession.flush()
+    return user
+
+
+def make_room(dbsession, name: str, owner: User | None = None, **fields) -> Room:
+    fields.setdefault("access_level", AccessLevel.PUBLIC)
+    room = Room(name=name, slug=name.lower().replace(" ", "-"), **fields)
+    if owner is not None:
+        room.accesses.append(ResourceAccess(user=owner, role=Role.OWNER))
+    dbsession.add(room)
+    dbsession.flush()
+    return room
+
+
+@dataclass
+class Cast:
+    """The six actors of every permission matrix, around one room."""
+
+    room: Room
+    stranger: User
+    member: User
+    administrator: User
+    owner: User
+    operator: User
+
+    def __getitem__(self, actor: str) -> User | None:
+        return None if actor == "anonymous" else getattr(self, actor)
+
+
+ACTORS = ("anonymous", "stranger", "member", "administrator", "owner", "operator")
+
+
+@pytest.fixture
+def cast(dbsession) -> Cast:
+    users = {
+        actor: make_user(dbsession, actor)
+        for actor in ("stranger", "member", "administrator", "owner")
+    }
+    users["operator"] = make_user(dbsession, "operator1", is_operator=True)
+    room = make_room(dbsession, "Team Room", users["owner"])
+    for role in ("member", "administrator"):
+        room.accesses.append(ResourceAccess(user=users[role], role=Role(role)))
+    dbsession.flush()
+    return Cast(room=room, **users)
+
+
+@pytest.fixture
+def user(dbsession) -> User:
+    return make_user(dbsession, "alice")
