@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 from alembic.config import Config
+from pyramid.scripting import prepare
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 from webtest import TestApp
@@ -21,6 +22,7 @@ from alembic import command
 from meet_web import main
 from meet_web.db import SHARED_CONNECTION_KEY, Base
 from meet_web.models import AccessLevel, ResourceAccess, Role, Room, User
+from meet_web.services.ephemeral import EphemeralStore, RedisStore
 from tests.servers.livekit_fake import FakeLiveKit
 from tests.servers.oidc import OidcProvider, complete_login
 
@@ -115,6 +117,28 @@ def app(settings):
     return router
 
 
+def app_service(app, iface):
+    """A service of the session's app, as views find it."""
+    env = prepare(registry=app.registry)
+    try:
+        return env["request"].find_service(iface)
+    finally:
+        env["closer"]()
+
+
+@pytest.fixture(autouse=True)
+def _empty_ephemeral_state(request):
+    """Lobby entries, rate limits and callbacks never leak from one test to the next."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    store = app_service(request.getfixturevalue("app"), EphemeralStore)
+    if isinstance(store, RedisStore):
+        store.client.flushdb()
+    else:
+        store.region.backend._cache.clear()
+
+
 @pytest.fixture
 def connection(app):
     """One connection per test; everything the test does is rolled back at the end."""
@@ -142,7 +166,7 @@ class MeetTestApp(TestApp):
         self.oidc_provider = oidc_provider
 
     def do_request(self, req, status=None, expect_errors=None):
-        token = self.cookies.get("csrftoken")
+        token = (self.cookies.get("csrftoken") or "").strip('"')
         if req.method not in SAFE_METHODS and token and "X-CSRF-Token" not in req.headers:
             req.headers["X-CSRF-Token"] = token
         return super().do_request(req, status=status, expect_errors=expect_errors)
@@ -175,6 +199,20 @@ def testapp(app, connection, oidc_provider):
         extra_environ={SHARED_CONNECTION_KEY: connection, "HTTP_HOST": "localhost"},
         oidc_provider=oidc_provider,
     )
+
+
+@pytest.fixture
+def new_testapp(app, connection, oidc_provider):
+    """Another browser on the same app and test transaction (its own cookies)."""
+
+    def make() -> MeetTestApp:
+        return MeetTestApp(
+            app,
+            extra_environ={SHARED_CONNECTION_KEY: connection, "HTTP_HOST": "localhost"},
+            oidc_provider=oidc_provider,
+        )
+
+    return make
 
 
 def make_user(dbsession, login: str, **fields) -> User:

@@ -8,6 +8,7 @@ from ..security.permissions import (
     ROLE_GRANTS,
     ROOM_PUBLIC_GRANTS,
     SITE_GRANTS,
+    participant_grants,
     user_principal,
 )
 
@@ -41,6 +42,7 @@ class RoomResource:
             for access in self.room.accesses
         ]
         acl += ENTRY_GRANTS[self.room.access_level]
+        acl += participant_grants(self.room.id, self.room.configuration)
         acl += ROOM_PUBLIC_GRANTS
         return acl
 

@@ -5,14 +5,16 @@ from dataclasses import dataclass, field
 
 from pyramid.authorization import Authenticated
 
-from .permissions import OPERATOR, user_principal
+from .permissions import OPERATOR, participant_principal, user_principal
 
 
 @dataclass(frozen=True)
 class Identity:
     """Who is calling: ids and flags only, never ORM objects.
 
-    `source` says how the caller proved it: "session" (OIDC login) or "bearer".
+    `source` says how the caller proved it: "session" (OIDC login), "bearer", or
+    "livekit" (a LiveKit token for one room, accepted only where the reference accepts
+    it; it makes the caller a participant of that room, never an administrator).
     """
 
     user_id: uuid.UUID | None
@@ -20,11 +22,16 @@ class Identity:
     is_operator: bool = False
     client_id: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    livekit_room: str | None = None
+    livekit_identity: str | None = None
+    livekit_attributes: dict[str, str] = field(default_factory=dict, hash=False)
 
     def principals(self) -> list[str]:
-        principals = [Authenticated]
+        principals = []
+        if self.livekit_room is not None:
+            principals.append(participant_principal(self.livekit_room))
         if self.user_id is not None:
-            principals.append(user_principal(self.user_id))
+            principals += [Authenticated, user_principal(self.user_id)]
         if self.is_operator:
             principals.append(OPERATOR)
         if self.client_id is not None:

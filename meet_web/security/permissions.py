@@ -18,6 +18,8 @@ class Permission(StrEnum):
     ACCESS_VIEW = "access:view"
     ADMIN = "admin:access"
     AUTHENTICATED = "site:authenticated"
+    PARTICIPANT_MUTE = "participant:mute"
+    PARTICIPANT_SELF = "participant:self"
     ROOM_CREATE = "room:create"
     ROOM_DELETE = "room:delete"
     ROOM_JOIN = "room:join"
@@ -32,10 +34,11 @@ UNDECLARED = "undeclared"
 
 OPERATOR = "role:operator"
 
+_MANAGER = (Permission.ROOM_JOIN, Permission.ROOM_MANAGE, Permission.PARTICIPANT_MUTE)
 ROLE_GRANTS = {
     Role.MEMBER: (Permission.ROOM_JOIN,),
-    Role.ADMINISTRATOR: (Permission.ROOM_JOIN, Permission.ROOM_MANAGE),
-    Role.OWNER: (Permission.ROOM_JOIN, Permission.ROOM_MANAGE, Permission.ROOM_DELETE),
+    Role.ADMINISTRATOR: _MANAGER,
+    Role.OWNER: (*_MANAGER, Permission.ROOM_DELETE),
 }
 
 # Who may join directly (without the lobby) by access level; everyone else knocks.
@@ -69,6 +72,19 @@ SITE_GRANTS = [
 
 def user_principal(user_id) -> str:
     return f"user:{user_id}"
+
+
+def participant_principal(livekit_room: str) -> str:
+    """Holder of a valid LiveKit token for this LiveKit room (the room's UUID)."""
+    return f"livekit-room:{livekit_room}"
+
+
+def participant_grants(room_id, configuration: dict) -> list:
+    """What a LiveKit token for the room allows: act on oneself, and mute if the room lets all."""
+    grants = [Permission.PARTICIPANT_SELF]
+    if (configuration or {}).get("everyone_can_mute") is not False:
+        grants.append(Permission.PARTICIPANT_MUTE)
+    return [(Allow, participant_principal(str(room_id)), tuple(grants))]
 
 
 def roles_that_may_be_granted(actor_role: Role | None) -> set[Role]:

@@ -5,6 +5,7 @@ from pyramid.csrf import new_csrf_token
 from pyramid.request import RequestLocalCache
 
 from ..models import User
+from ..services.livekit import InvalidToken, LiveKitGateway
 from .identity import Identity
 
 SESSION_USER_KEY = "user_id"
@@ -19,9 +20,17 @@ class MeetSecurityPolicy:
 
     def _load_identity(self, request) -> Identity | None:
         user = request.user
-        if user is None:
+        claims = livekit_claims(request)
+        if user is None and claims is None:
             return None
-        return Identity(user_id=user.id, source="session", is_operator=user.is_operator)
+        return Identity(
+            user_id=user.id if user else None,
+            source="session" if user else "livekit",
+            is_operator=bool(user and user.is_operator),
+            livekit_room=claims.video.room if claims else None,
+            livekit_identity=claims.identity if claims else None,
+            livekit_attributes=dict(claims.attributes or {}) if claims else {},
+        )
 
     def identity(self, request) -> Identity | None:
         return self._cache.get_or_create(request)
@@ -44,6 +53,26 @@ class MeetSecurityPolicy:
     def forget(self, request, **kw):
         request.session.invalidate()
         return []
+
+
+# API views that accept a LiveKit token as the caller's credential, as the reference does.
+LIVEKIT_TOKEN_VIEWS = frozenset({"mute-participant", "toggle-hand", "rename", "start-subtitle"})
+
+
+def livekit_claims(request):
+    """Verified claims of a `Bearer <LiveKit token>` on the views that accept one, or None."""
+    if request.matched_route is None or request.matched_route.name != "api":
+        return None
+    if request.view_name not in LIVEKIT_TOKEN_VIEWS:
+        return None
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    gateway = request.find_service(LiveKitGateway)
+    try:
+        return gateway.verify(token.strip())
+    except InvalidToken:
+        return None
 
 
 def session_user(request) -> User | None:

@@ -1,0 +1,209 @@
+"""Ephemeral shared state (lobby entries, rate limits, creation callbacks) with per-key lifetimes.
+
+The `cache.*` settings configure a dogpile.cache region. With the memory backend (one
+process, development) values live in that region with their expiry time beside them.
+With the Redis backend the region's own Redis client is used directly, because dogpile
+has neither per-key TTLs nor atomic operations: entries are JSON strings with SET EX,
+a room's members are a sorted set scored by expiry (so listing a room reads only that
+room's entries), and counters use INCR. Keys are namespaced `meet:<area>:...`; nothing
+depends on Python's per-process `hash()`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from dogpile.cache import make_region
+from dogpile.cache.api import NO_VALUE
+
+PREFIX = "meet:"
+
+
+def make_store(settings) -> EphemeralStore:
+    config = {
+        key: value
+        for key, value in settings.items()
+        if key.startswith("cache.") and value not in ("", None)
+    }
+    region = make_region().configure_from_config(config, "cache.")
+    client = getattr(region.backend, "writer_client", None)
+    if client is not None:
+        return RedisStore(client)
+    return MemoryStore(region)
+
+
+class EphemeralStore:
+    """Keyed JSON values with lifetimes, grouped in sets; each call is one round trip."""
+
+    def get_many(self, keys: list[str]) -> list[Any]:
+        raise NotImplementedError
+
+    def put(
+        self,
+        key: str,
+        value: Any,
+        ttl: float,
+        *,
+        group: str | None = None,
+        ungroup: str | None = None,
+    ) -> None:
+        """Store `value`; add `key` to `group` (expiring with it), remove it from `ungroup`."""
+        raise NotImplementedError
+
+    def delete(self, key: str, *, groups: tuple[str, ...] = ()) -> None:
+        raise NotImplementedError
+
+    def take(self, key: str) -> Any:
+        """Read and delete in one step: only one caller ever gets the value."""
+        raise NotImplementedError
+
+    def group(self, group: str) -> list[str]:
+        """The unexpired keys of a group."""
+        raise NotImplementedError
+
+    def delete_group(self, group: str) -> None:
+        """Delete a group and every key in it."""
+        raise NotImplementedError
+
+    def hit(self, key: str, window: int) -> int:
+        """Count one event in a fixed window; return the count so far."""
+        raise NotImplementedError
+
+    def get(self, key: str) -> Any:
+        return self.get_many([key])[0]
+
+    def ping(self) -> bool:
+        return True
+
+
+class MemoryStore(EphemeralStore):
+    """One process only; a lock makes read-modify-write steps atomic."""
+
+    def __init__(self, region):
+        self.region = region
+        self.lock = threading.Lock()
+
+    def _read(self, key: str) -> Any:
+        stored = self.region.get(PREFIX + key, ignore_expiration=True)
+        if stored is NO_VALUE or stored["expires"] < time.time():
+            return None
+        return stored["value"]
+
+    def _write(self, key: str, value: Any, ttl: float) -> None:
+        self.region.set(PREFIX + key, {"value": value, "expires": time.time() + ttl})
+
+    def _members(self, group: str) -> dict[str, float]:
+        now = time.time()
+        members = self._read(group) or {}
+        return {k: exp for k, exp in members.items() if exp >= now}
+
+    def get_many(self, keys):
+        with self.lock:
+            return [self._read(k) for k in keys]
+
+    def put(self, key, value, ttl, *, group=None, ungroup=None):
+        with self.lock:
+            self._write(key, value, ttl)
+            if group is not None:
+                members = self._members(group)
+                members[key] = time.time() + ttl
+                self._write(group, members, max(members.values()) - time.time())
+            if ungroup is not None:
+                self._discard(ungroup, key)
+
+    def _discard(self, group: str, key: str) -> None:
+        members = self._members(group)
+        if members.pop(key, None) is not None:
+            self._write(group, members, max(members.values(), default=time.time()) - time.time())
+
+    def delete(self, key, *, groups=()):
+        with self.lock:
+            self.region.delete(PREFIX + key)
+            for group in groups:
+                self._discard(group, key)
+
+    def take(self, key):
+        with self.lock:
+            value = self._read(key)
+            self.region.delete(PREFIX + key)
+            return value
+
+    def group(self, group):
+        with self.lock:
+            return list(self._members(group))
+
+    def delete_group(self, group):
+        with self.lock:
+            for key in self._members(group):
+                self.region.delete(PREFIX + key)
+            self.region.delete(PREFIX + group)
+
+    def hit(self, key, window):
+        with self.lock:
+            count = (self._read(key) or 0) + 1
+            stored = self.region.get(PREFIX + key, ignore_expiration=True)
+            expires = stored["expires"] if count > 1 and stored is not NO_VALUE else None
+            self.region.set(
+                PREFIX + key, {"value": count, "expires": expires or time.time() + window}
+            )
+            return count
+
+
+class RedisStore(EphemeralStore):
+    def __init__(self, client):
+        self.client = client
+
+    def get_many(self, keys):
+        if not keys:
+            return []
+        return [
+            None if raw is None else json.loads(raw)
+            for raw in self.client.mget([PREFIX + k for k in keys])
+        ]
+
+    def put(self, key, value, ttl, *, group=None, ungroup=None):
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(PREFIX + key, json.dumps(value), px=max(1, int(ttl * 1000)))
+        if group is not None:
+            expires = time.time() + ttl
+            pipe.zadd(PREFIX + group, {key: expires})
+            pipe.zremrangebyscore(PREFIX + group, "-inf", time.time())
+            # the group lives as long as its longest member
+            pipe.expire(PREFIX + group, int(ttl) + 1, gt=True)
+            pipe.expire(PREFIX + group, int(ttl) + 1, nx=True)
+        if ungroup is not None:
+            pipe.zrem(PREFIX + ungroup, key)
+        pipe.execute()
+
+    def delete(self, key, *, groups=()):
+        pipe = self.client.pipeline(transaction=False)
+        pipe.delete(PREFIX + key)
+        for group in groups:
+            pipe.zrem(PREFIX + group, key)
+        pipe.execute()
+
+    def take(self, key):
+        raw = self.client.getdel(PREFIX + key)
+        return None if raw is None else json.loads(raw)
+
+    def group(self, group):
+        members = self.client.zrangebyscore(PREFIX + group, time.time(), "+inf")
+        return [m.decode() if isinstance(m, bytes) else m for m in members]
+
+    def delete_group(self, group):
+        keys = self.client.zrange(PREFIX + group, 0, -1)
+        names = [PREFIX + (k.decode() if isinstance(k, bytes) else k) for k in keys]
+        self.client.delete(PREFIX + group, *names)
+
+    def hit(self, key, window):
+        pipe = self.client.pipeline(transaction=False)
+        pipe.incr(PREFIX + key)
+        pipe.expire(PREFIX + key, window, nx=True)
+        count, _ = pipe.execute()
+        return int(count)
+
+    def ping(self):
+        return bool(self.client.ping())

@@ -1,0 +1,194 @@
+"""The lobby: guests knock, room administrators admit or deny them.
+
+A participant is known by one identity, the same in the lobby and in LiveKit: the user
+id for signed-in users, the lobby cookie's UUID for guests. Entries live in the
+ephemeral store with a lifetime per status (waiting is renewed by each poll, so a guest
+who stops polling drops out); a room's waiting guests form a group, so listing them
+reads only that room's entries.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+from .ephemeral import EphemeralStore
+from .livekit import LiveKitError, LiveKitGateway, participant_color
+
+log = logging.getLogger(__name__)
+
+
+class LobbyStatus(StrEnum):
+    UNKNOWN = "unknown"
+    WAITING = "waiting"
+    ACCEPTED = "accepted"
+    DENIED = "denied"
+
+
+class ParticipantNotFound(Exception):
+    pass
+
+
+class RemovedRecently(Exception):
+    """The identity was removed from the meeting and may not knock again yet."""
+
+
+class TooManyRequests(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class LobbyConfig:
+    waiting_timeout: int
+    accepted_timeout: int
+    denied_timeout: int
+    removed_timeout: int
+    rate_limit: int = 150
+    rate_window: int = 60
+    notification_type: str = "participantWaiting"
+
+    @classmethod
+    def from_settings(cls, settings) -> LobbyConfig:
+        return cls(
+            waiting_timeout=settings["lobby.waiting_timeout"],
+            accepted_timeout=settings["lobby.accepted_timeout"],
+            denied_timeout=settings["lobby.denied_timeout"],
+            removed_timeout=settings["lobby.removed_timeout"],
+            rate_limit=settings["lobby.rate_limit"],
+        )
+
+
+@dataclass
+class LobbyEntry:
+    id: str
+    username: str
+    status: LobbyStatus
+    color: str
+
+    def as_json(self) -> dict:
+        return {**asdict(self), "status": str(self.status)}
+
+    @classmethod
+    def from_json(cls, data) -> LobbyEntry | None:
+        try:
+            return cls(
+                id=str(data["id"]),
+                username=str(data["username"]),
+                status=LobbyStatus(data["status"]),
+                color=str(data["color"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None  # corrupted: treated as absent
+
+
+def _entry_key(room_id, identity: str) -> str:
+    return f"lobby:{room_id}:{identity}"
+
+
+def _waiting_group(room_id) -> str:
+    return f"lobby:{room_id}:waiting"
+
+
+def _room_group(room_id) -> str:
+    return f"lobby:{room_id}:all"
+
+
+def _removed_key(room_id, identity: str) -> str:
+    return f"lobby-removed:{room_id}:{identity}"
+
+
+class Lobby:
+    def __init__(self, store: EphemeralStore, livekit: LiveKitGateway, config: LobbyConfig):
+        self.store, self.livekit, self.config = store, livekit, config
+
+    def _ttl(self, status: LobbyStatus) -> int:
+        return {
+            LobbyStatus.WAITING: self.config.waiting_timeout,
+            LobbyStatus.ACCEPTED: self.config.accepted_timeout,
+            LobbyStatus.DENIED: self.config.denied_timeout,
+        }[status]
+
+    def _save(self, room_id, entry: LobbyEntry) -> None:
+        key = _entry_key(room_id, entry.id)
+        waiting = entry.status == LobbyStatus.WAITING
+        self.store.put(
+            key,
+            entry.as_json(),
+            self._ttl(entry.status),
+            group=_waiting_group(room_id) if waiting else _room_group(room_id),
+            ungroup=None if waiting else _waiting_group(room_id),
+        )
+
+    def check_rate(self, identity: str) -> None:
+        if self.store.hit(f"rate:request-entry:{identity}", self.config.rate_window) > (
+            self.config.rate_limit
+        ):
+            raise TooManyRequests()
+
+    def is_removed(self, room_id, identity: str) -> bool:
+        return self.store.get(_removed_key(room_id, identity)) is not None
+
+    def request_entry(self, room_id, identity: str, username: str, *, may_skip: bool) -> LobbyEntry:
+        """One poll of a participant at the door; the caller mints a token if accepted."""
+        self.check_rate(identity)
+        cached, removed = self.store.get_many(
+            [_entry_key(room_id, identity), _removed_key(room_id, identity)]
+        )
+        if removed is not None:
+            raise RemovedRecently()
+        entry = LobbyEntry.from_json(cached) if cached is not None else None
+        if may_skip:
+            color = entry.color if entry else participant_color(identity)
+            return LobbyEntry(identity, username, LobbyStatus.ACCEPTED, color)
+        if entry is None:
+            entry = LobbyEntry(identity, username, LobbyStatus.WAITING, participant_color(identity))
+            self._notify_waiting(room_id)
+            self._save(room_id, entry)
+        elif entry.status == LobbyStatus.WAITING:
+            entry.username = username
+            self._save(room_id, entry)  # renews the waiting lifetime
+        elif entry.status == LobbyStatus.ACCEPTED:
+            entry.username = username
+        return entry
+
+    def _notify_waiting(self, room_id) -> None:
+        room = str(room_id)
+        try:
+            if self.livekit.room_exists(room):
+                self.livekit.send_data(room, {"type": self.config.notification_type})
+        except LiveKitError as exc:
+            log.info("lobby notification for room %s not sent: %s", room, exc)
+
+    def decide(self, room_id, identity: str, *, allow: bool) -> LobbyEntry:
+        entry = LobbyEntry.from_json(self.store.get(_entry_key(room_id, identity)) or {})
+        if entry is None:
+            raise ParticipantNotFound(identity)
+        entry.status = LobbyStatus.ACCEPTED if allow else LobbyStatus.DENIED
+        self._save(room_id, entry)
+        return entry
+
+    def waiting(self, room_id) -> list[LobbyEntry]:
+        keys = self.store.group(_waiting_group(room_id))
+        entries = []
+        for key, data in zip(keys, self.store.get_many(keys), strict=True):
+            entry = LobbyEntry.from_json(data) if data is not None else None
+            if entry is None:
+                if data is not None:
+                    self.store.delete(key, groups=(_waiting_group(room_id),))
+                continue
+            if entry.status == LobbyStatus.WAITING:
+                entries.append(entry)
+        return entries
+
+    def clear_room(self, room_id) -> None:
+        self.store.delete_group(_waiting_group(room_id))
+        self.store.delete_group(_room_group(room_id))
+
+    def participant_removed(self, room_id, identity: str) -> None:
+        """Forget their admission and refuse their knocks for `removed_timeout`."""
+        self.store.delete(
+            _entry_key(room_id, identity),
+            groups=(_waiting_group(room_id), _room_group(room_id)),
+        )
+        self.store.put(_removed_key(room_id, identity), True, self.config.removed_timeout)

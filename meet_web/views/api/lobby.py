@@ -1,0 +1,73 @@
+from pyramid.httpexceptions import HTTPTooManyRequests
+from pyramid.view import view_config, view_defaults
+
+from ...resources import RoomResource
+from ...security.permissions import Permission
+from ...services.errors import Refused
+from ...services.lobby import Lobby, ParticipantNotFound, RemovedRecently, TooManyRequests
+from ...validation import Fields, json_body
+from .joining import display_name, livekit_block, participant_identity
+
+
+def not_found(request, message: str) -> dict:
+    request.response.status = 404
+    return {"message": message, "detail": message}
+
+
+@view_defaults(context=RoomResource, route_name="api", renderer="json")
+class LobbyApi:
+    def __init__(self, context, request):
+        self.context, self.request = context, request
+        self.room = context.room
+        self.lobby = request.find_service(Lobby)
+
+    @view_config(
+        name="request-entry", request_method="POST", permission=Permission.ROOM_REQUEST_ENTRY
+    )
+    def request_entry(self):
+        fields = Fields(json_body(self.request))
+        username = fields.string("username", required=True, max_length=255)
+        fields.check()
+        identity = participant_identity(self.request)
+        name = display_name(self.request, username)
+        may_skip = self.request.has_permission(Permission.ROOM_JOIN, self.context)
+        try:
+            entry = self.lobby.request_entry(self.room.id, identity, name, may_skip=may_skip)
+        except TooManyRequests as exc:
+            raise HTTPTooManyRequests(headers={"Retry-After": "60"}) from exc
+        except RemovedRecently as exc:
+            raise Refused("You were removed from this meeting; try again later.") from exc
+        data = entry.as_json()
+        data["livekit"] = None
+        if entry.status == "accepted":
+            data["livekit"] = livekit_block(
+                self.request,
+                self.room,
+                self.context.role,
+                identity=identity,
+                name=name,
+                color=entry.color,
+            )
+        return data
+
+    @view_config(name="enter", request_method="POST", permission=Permission.ROOM_MANAGE)
+    def enter(self):
+        fields = Fields(json_body(self.request))
+        participant = fields.uuid("participant_id", required=True)
+        allow = fields.boolean("allow_entry", required=True)
+        fields.check()
+        if self.room.is_public:
+            return not_found(self.request, "Room has no lobby system.")
+        try:
+            self.lobby.decide(self.room.id, str(participant), allow=allow)
+        except ParticipantNotFound:
+            return not_found(self.request, "Participant not found.")
+        return {"message": "Participant was updated."}
+
+    @view_config(
+        name="waiting-participants", request_method="GET", permission=Permission.ROOM_MANAGE
+    )
+    def waiting_participants(self):
+        if self.room.is_public:
+            return {"participants": []}
+        return {"participants": [e.as_json() for e in self.lobby.waiting(self.room.id)]}

@@ -1,0 +1,212 @@
+"""Acting on people in a meeting, through LiveKit's server API.
+
+Administrators act through their session. Some actions also accept a LiveKit token for
+the room (the security policy turns it into a participant principal), but the rights a
+LiveKit token may carry are never taken as administrator rights.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from livekit import api
+from pyramid.view import view_config, view_defaults
+
+from ...models import ResourceAccess, Role, User
+from ...security.permissions import Permission
+from ...resources import RoomResource
+from ...services.errors import Refused
+from ...services.livekit import LiveKitError, LiveKitGateway, LiveKitNotFound
+from ...services.lobby import Lobby
+from ...validation import MISSING, Fields, ValidationError, json_body
+
+PERMISSION_FIELDS = {
+    "can_subscribe": bool,
+    "can_publish": bool,
+    "can_publish_data": bool,
+    "can_publish_sources": list,
+    "hidden": bool,
+    "recorder": bool,
+    "can_update_metadata": bool,
+    "agent": bool,
+    "can_subscribe_metrics": bool,
+}
+FORBIDDEN_PERMISSION_FIELDS = ("hidden", "recorder", "agent")
+SOURCES = {
+    "camera": api.TrackSource.CAMERA,
+    "microphone": api.TrackSource.MICROPHONE,
+    "screen_share": api.TrackSource.SCREEN_SHARE,
+    "screen_share_audio": api.TrackSource.SCREEN_SHARE_AUDIO,
+}
+SUCCESS = {"status": "success"}
+
+
+def parse_permission(value) -> api.ParticipantPermission:
+    if not isinstance(value, dict):
+        raise ValidationError({"permission": "Must be an object."})
+    unknown = sorted(set(value) - set(PERMISSION_FIELDS))
+    if unknown:
+        raise ValidationError({"permission": f"Unknown fields: {', '.join(unknown)}."})
+    forbidden = sorted(set(value) & set(FORBIDDEN_PERMISSION_FIELDS))
+    if forbidden:
+        raise ValidationError({"permission": f"May not be set: {', '.join(forbidden)}."})
+    permission = api.ParticipantPermission()
+    for name, kind in PERMISSION_FIELDS.items():
+        if name not in value:
+            continue
+        if not isinstance(value[name], kind):
+            raise ValidationError({"permission": f"{name} has the wrong type."})
+        if name == "can_publish_sources":
+            bad = [s for s in value[name] if s not in SOURCES]
+            if bad:
+                raise ValidationError(
+                    {"permission": f"Unknown sources: {', '.join(map(str, bad))}."}
+                )
+            permission.can_publish_sources.extend(SOURCES[s] for s in value[name])
+        else:
+            setattr(permission, name, value[name])
+    return permission
+
+
+@view_defaults(context=RoomResource, route_name="api", renderer="json")
+class ParticipantApi:
+    def __init__(self, context, request):
+        self.context, self.request = context, request
+        self.room_name = str(context.room.id)
+        self.livekit = request.find_service(LiveKitGateway)
+
+    def _identity_field(self, fields: Fields):
+        return fields.string("participant_identity", required=True, max_length=255)
+
+    def _caller_livekit_identity(self) -> str:
+        identity = self.request.identity
+        if identity is None or identity.livekit_room != self.room_name:
+            raise Refused("A LiveKit token for this room is required.")
+        return identity.livekit_identity
+
+    @view_config(
+        name="mute-participant", request_method="POST", permission=Permission.PARTICIPANT_MUTE
+    )
+    def mute(self):
+        fields = Fields(json_body(self.request))
+        target = self._identity_field(fields)
+        track_sid = fields.string("track_sid", required=True, max_length=255)
+        fields.check()
+        if not self.request.has_permission(Permission.ROOM_MANAGE, self.context):
+            caller = self._caller_livekit_identity()
+            try:
+                present = self.livekit.is_connected(self.room_name, caller)
+            except LiveKitError:
+                present = False
+            if not present:
+                raise Refused("Could not verify caller presence")
+        self.livekit.mute_track(self.room_name, target, track_sid)
+        return SUCCESS
+
+    @view_config(
+        name="update-participant", request_method="POST", permission=Permission.ROOM_MANAGE
+    )
+    def update(self):
+        data = json_body(self.request)
+        fields = Fields(data)
+        target = self._identity_field(fields)
+        name = fields.string("name", max_length=255)
+        fields.check()
+        metadata, attributes = data.get("metadata"), data.get("attributes")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise ValidationError({"metadata": "Must be an object."})
+        if attributes is not None and (
+            not isinstance(attributes, dict)
+            or not all(isinstance(v, str) for v in attributes.values())
+        ):
+            raise ValidationError({"attributes": "Must be an object of strings."})
+        permission = parse_permission(data["permission"]) if "permission" in data else None
+        if name is MISSING and not metadata and not attributes and permission is None:
+            raise ValidationError(
+                {"name": "Give at least one of name, metadata, attributes or permission."}
+            )
+        self.livekit.update_participant(
+            self.room_name,
+            target,
+            name=None if name is MISSING else name,
+            metadata=metadata or None,
+            attributes=attributes or None,
+            permission=permission,
+        )
+        return SUCCESS
+
+    @view_config(
+        name="remove-participant", request_method="POST", permission=Permission.ROOM_MANAGE
+    )
+    def remove(self):
+        fields = Fields(json_body(self.request))
+        target = self._identity_field(fields)
+        fields.check()
+        self.request.find_service(Lobby).participant_removed(self.context.room.id, target)
+        self.livekit.remove_participant(self.room_name, target)
+        return SUCCESS
+
+    @view_config(
+        name="update-participant-role", request_method="POST", permission=Permission.ROOM_MANAGE
+    )
+    def update_role(self):
+        fields = Fields(json_body(self.request))
+        target = self._identity_field(fields)
+        role = fields.choice("role", Role, required=True)
+        fields.check()
+        if role == Role.OWNER:
+            raise ValidationError({"role": "The owner role cannot be given here."})
+        me = str(self.request.user.id)
+        if target == me:
+            raise Refused("You cannot change your own role.")
+        if not self.livekit.is_connected(self.room_name, me):
+            raise Refused("You must be in the meeting to change roles.")
+        if not self.livekit.is_connected(self.room_name, target):
+            raise LiveKitNotFound("Participant not found")
+        user = User.by_id(self.request.dbsession, target)
+        if user is None:
+            raise LiveKitNotFound("This participant has no account.")
+        room = self.context.room
+        current = room.role_of(user.id)
+        if current == Role.OWNER:
+            raise Refused("Room owners cannot be demoted.")
+        access = next((a for a in room.accesses if a.user_id == user.id), None)
+        if access is None:
+            room.accesses.append(ResourceAccess(user=user, role=role))
+        else:
+            access.role = role
+        self.request.dbsession.flush()
+        try:
+            self.livekit.update_participant(
+                self.room_name, target, attributes={"room_role": str(role)}
+            )
+            synced = True
+        except LiveKitError:
+            synced = False
+        return {"role": str(role), "livekit_synced": synced}
+
+    @view_config(name="toggle-hand", request_method="POST", permission=Permission.PARTICIPANT_SELF)
+    def toggle_hand(self):
+        fields = Fields(json_body(self.request))
+        raised = fields.boolean("raised", required=True)
+        fields.check()
+        caller = self._caller_livekit_identity()
+        # LiveKit deletes an attribute set to the empty string: that lowers the hand.
+        stamp = datetime.now(UTC).isoformat() if raised else ""
+        self.livekit.update_participant(self.room_name, caller, attributes={"handRaisedAt": stamp})
+        return SUCCESS
+
+    @view_config(name="rename", request_method="POST", permission=Permission.PARTICIPANT_SELF)
+    def rename(self):
+        fields = Fields(json_body(self.request))
+        name = fields.string("name", required=True, max_length=255)
+        fields.check()
+        caller = self._caller_livekit_identity()
+        signed_in = self.request.identity.livekit_attributes.get("is_authenticated") == "true"
+        can_edit = self.request.registry.settings[
+            "livekit.authenticated_participants_can_edit_display_name"
+        ]
+        if signed_in and not can_edit:
+            raise Refused("Signed-in participants keep the name of their account.")
+        self.livekit.update_participant(self.room_name, caller, name=name)
+        return SUCCESS

@@ -1,0 +1,50 @@
+"""LiveKit webhooks: the signature covers the raw body; unknown events are accepted."""
+
+import logging
+
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.view import view_config
+
+from ...resources import RoomContainer
+from ...services.livekit import CONNECTION_TEST_PREFIX, InvalidWebhook, LiveKitGateway
+from ...services.webhooks import WebhookHandlerError, WebhookRouter, event_room_name
+
+log = logging.getLogger(__name__)
+
+
+def answer(request, status: int, outcome: str) -> dict:
+    request.response.status = status
+    return {"status": outcome}
+
+
+@view_config(
+    context=RoomContainer,
+    route_name="api",
+    name="webhooks-livekit",
+    request_method="POST",
+    renderer="json",
+    permission=NO_PERMISSION_REQUIRED,
+    require_csrf=False,
+)
+def livekit_webhook(request):
+    authorization = request.headers.get("Authorization")
+    if not authorization:
+        return answer(request, 401, "error")
+    gateway = request.find_service(LiveKitGateway)
+    try:
+        event = gateway.receive_webhook(request.body, authorization)
+    except InvalidWebhook as exc:
+        log.warning("LiveKit webhook refused: %s", exc)
+        return answer(request, 400, "error")
+    room_name = event_room_name(event)
+    if room_name.startswith(CONNECTION_TEST_PREFIX):
+        return answer(request, 200, "success")
+    room_filter = gateway.config.webhook_filter
+    if room_filter is not None and not room_filter.search(room_name):
+        return answer(request, 200, "success")
+    try:
+        request.find_service(WebhookRouter).dispatch(event)
+    except WebhookHandlerError as exc:
+        log.error("LiveKit webhook %s failed, LiveKit will retry: %s", event.event, exc)
+        return answer(request, 500, "error")
+    return answer(request, 200, "success")
