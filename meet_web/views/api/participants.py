@@ -13,8 +13,8 @@ from livekit import api
 from pyramid.view import view_config, view_defaults
 
 from ...models import ResourceAccess, Role, User
-from ...security.permissions import Permission
 from ...resources import RoomResource
+from ...security.permissions import Permission
 from ...services.errors import Refused
 from ...services.livekit import LiveKitError, LiveKitGateway, LiveKitNotFound
 from ...services.lobby import Lobby
