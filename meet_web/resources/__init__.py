@@ -18,7 +18,7 @@ Rules:
 """
 
 from .accesses import AccessContainer, AccessResource
-from .api import ApiRoot
+from .api import ApiRoot, DiagnosticsSection
 from .rooms import RoomContainer, RoomResource
 from .root import SiteRoot
 from .users import UserContainer, UserResource
@@ -27,6 +27,7 @@ __all__ = [
     "AccessContainer",
     "AccessResource",
     "ApiRoot",
+    "DiagnosticsSection",
     "RoomContainer",
     "RoomResource",
     "SiteRoot",

@@ -5,7 +5,19 @@ from .accesses import AccessContainer
 from .rooms import RoomContainer
 from .users import UserContainer
 
+
+class DiagnosticsSection:
+    """/api/v1.0/diagnostics/: its views test the caller's connection to LiveKit."""
+
+    __acl__ = SITE_GRANTS
+
+    def __init__(self, parent, name: str):
+        self.__parent__, self.__name__ = parent, name
+        self.request = parent.request
+
+
 _CHILDREN = {
+    "diagnostics": DiagnosticsSection,
     "rooms": RoomContainer,
     "resource-accesses": AccessContainer,
     "users": UserContainer,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from ...security.permissions import Permission
 from ...services.livekit import LiveKitGateway
+from ...services.lobby import Lobby, LobbyStatus
 
 ANONYMOUS_NAME = "Anonymous"
 
@@ -58,3 +60,20 @@ def livekit_block(request, room, role, *, identity: str, name: str, color=None) 
         color=color,
     )
     return {"url": gateway.config.public_url, "room": str(room.id), "token": token}
+
+
+def knock(request, context, username: str | None):
+    """One poll at the room's door by the caller: the lobby entry and, if admitted, the
+    LiveKit block. Raises the lobby's TooManyRequests / RemovedRecently."""
+    identity = participant_identity(request)
+    name = display_name(request, username)
+    may_skip = request.has_permission(Permission.ROOM_JOIN, context)
+    entry = request.find_service(Lobby).request_entry(
+        context.room.id, identity, name, may_skip=may_skip
+    )
+    block = None
+    if entry.status == LobbyStatus.ACCEPTED:
+        block = livekit_block(
+            request, context.room, context.role, identity=identity, name=name, color=entry.color
+        )
+    return entry, block

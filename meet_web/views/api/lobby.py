@@ -6,7 +6,7 @@ from ...security.permissions import Permission
 from ...services.errors import Refused
 from ...services.lobby import Lobby, ParticipantNotFound, RemovedRecently, TooManyRequests
 from ...validation import Fields, json_body
-from .joining import display_name, livekit_block, participant_identity
+from .joining import knock
 
 
 def not_found(request, message: str) -> dict:
@@ -28,27 +28,13 @@ class LobbyApi:
         fields = Fields(json_body(self.request))
         username = fields.string("username", required=True, max_length=255)
         fields.check()
-        identity = participant_identity(self.request)
-        name = display_name(self.request, username)
-        may_skip = self.request.has_permission(Permission.ROOM_JOIN, self.context)
         try:
-            entry = self.lobby.request_entry(self.room.id, identity, name, may_skip=may_skip)
+            entry, livekit = knock(self.request, self.context, username)
         except TooManyRequests as exc:
             raise HTTPTooManyRequests(headers={"Retry-After": "60"}) from exc
         except RemovedRecently as exc:
             raise Refused("You were removed from this meeting; try again later.") from exc
-        data = entry.as_json()
-        data["livekit"] = None
-        if entry.status == "accepted":
-            data["livekit"] = livekit_block(
-                self.request,
-                self.room,
-                self.context.role,
-                identity=identity,
-                name=name,
-                color=entry.color,
-            )
-        return data
+        return {**entry.as_json(), "livekit": livekit}
 
     @view_config(name="enter", request_method="POST", permission=Permission.ROOM_MANAGE)
     def enter(self):

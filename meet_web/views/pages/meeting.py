@@ -1,0 +1,136 @@
+"""Joining from the browser: the pre-join form, the lobby wait page and the meeting.
+
+GET /<slug>/meeting?username=… knocks once: admitted callers get the meeting page with
+their LiveKit token; others get the wait page, which polls POST /<slug>/knock every
+second (htmx) and is sent back to the meeting page once admitted. Administrators'
+lobby panel is /<slug>/lobby (a fragment), refreshed when LiveKit brings a
+`participantWaiting` message.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from pyramid.view import view_config, view_defaults
+
+from ...resources import RoomResource
+from ...security.permissions import Permission
+from ...services.lobby import (
+    Lobby,
+    LobbyStatus,
+    ParticipantNotFound,
+    RemovedRecently,
+    TooManyRequests,
+)
+from ...validation import Fields
+from ..api.joining import knock
+
+USERNAME_MAX = 255
+
+
+@view_defaults(context=RoomResource)
+class MeetingPages:
+    def __init__(self, context: RoomResource, request):
+        self.context, self.request = context, request
+        self.room = context.room
+
+    def _username(self) -> str | None:
+        fields = Fields(dict(self.request.params))
+        name = fields.string("username", max_length=USERNAME_MAX)
+        return None if fields.errors or not isinstance(name, str) else name
+
+    def _meeting_url(self, username: str | None) -> str:
+        query = f"?{urlencode({'username': username})}" if username else ""
+        return f"{self.request.application_url}/{self.room.slug}/meeting{query}"
+
+    def _knock(self, username):
+        try:
+            return knock(self.request, self.context, username)
+        except RemovedRecently:
+            return None, "removed"
+        except TooManyRequests:
+            return None, "busy"
+
+    def _values(self, **extra) -> dict:
+        return {
+            "room": self.room,
+            "room_id": str(self.room.id),
+            "role": self.context.role,
+            "is_manager": bool(self.request.has_permission(Permission.ROOM_MANAGE, self.context)),
+            "api_room_path": f"/api/v1.0/rooms/{self.room.id}",
+            "room_path": f"{self.request.application_url}/{self.room.slug}",
+            **extra,
+        }
+
+    @view_config(
+        name="meeting",
+        request_method="GET",
+        permission=Permission.ROOM_VIEW,
+        renderer="meeting/meeting.jinja2",
+    )
+    def meeting(self):
+        username = self._username()
+        entry, livekit = self._knock(username)
+        if entry is None or entry.status != LobbyStatus.ACCEPTED:
+            self.request.override_renderer = "meeting/wait.jinja2"
+            if entry is None:
+                self.request.response.status = 403 if livekit == "removed" else 429
+            return self._values(
+                entry=entry,
+                problem=livekit,
+                username=username or "",
+                meeting_url=self._meeting_url(username),
+            )
+        return self._values(entry=entry, livekit=livekit, username=entry.username)
+
+    @view_config(
+        name="knock",
+        request_method="POST",
+        permission=Permission.ROOM_REQUEST_ENTRY,
+        renderer="meeting/_wait_status.jinja2",
+    )
+    def knock(self):
+        username = self._username()
+        entry, problem = self._knock(username)
+        if entry is not None and entry.status == LobbyStatus.ACCEPTED:
+            self.request.response.headers["HX-Redirect"] = self._meeting_url(username)
+        return self._values(
+            entry=entry,
+            problem=problem,
+            username=username or "",
+            meeting_url=self._meeting_url(username),
+        )
+
+    @view_config(
+        name="lobby",
+        request_method="GET",
+        permission=Permission.ROOM_MANAGE,
+        renderer="meeting/_lobby_panel.jinja2",
+    )
+    def lobby_panel(self):
+        lobby = self.request.find_service(Lobby)
+        waiting = [] if self.room.is_public else lobby.waiting(self.room.id)
+        self.request.response.vary = ("HX-Request",)
+        return self._values(waiting=waiting)
+
+    @view_config(
+        name="lobby",
+        request_method="POST",
+        permission=Permission.ROOM_MANAGE,
+        renderer="meeting/_lobby_panel.jinja2",
+    )
+    def decide(self):
+        params = self.request.POST
+        lobby = self.request.find_service(Lobby)
+        message = None
+        try:
+            lobby.decide(
+                self.room.id,
+                params.get("participant_id", ""),
+                allow=params.get("allow_entry") == "true",
+            )
+        except ParticipantNotFound:
+            message = "This person is no longer waiting."
+            self.request.response.status = 409
+        waiting = [] if self.room.is_public else lobby.waiting(self.room.id)
+        return self._values(waiting=waiting, message=message)

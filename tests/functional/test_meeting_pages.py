@@ -1,0 +1,115 @@
+import json
+import re
+
+import pytest
+from livekit import api
+
+from meet_web.models import AccessLevel
+from tests.conftest import ACTORS
+
+
+def meeting_config(page) -> dict:
+    match = re.search(
+        r'<script type="application/json" id="meeting-config">(.*?)</script>', page.text, re.S
+    )
+    return json.loads(match.group(1))
+
+
+@pytest.fixture
+def restricted(cast, dbsession):
+    cast.room.access_level = AccessLevel.RESTRICTED
+    dbsession.flush()
+    return cast
+
+
+def test_guest_waits_is_admitted_then_gets_the_meeting(testapp, new_testapp, restricted, livekit):
+    guest = new_testapp()
+    wait = guest.get("/team-room/meeting", params={"username": "Gina"})
+    assert 'data-lobby-status="waiting"' in wait.text
+    identity = guest.cookies["lobbyParticipantId"]
+
+    testapp.login_as(restricted.owner)
+    panel = testapp.get("/team-room/lobby", headers={"HX-Request": "true"})
+    assert "Gina" in panel.text
+    testapp.post(
+        "/team-room/lobby",
+        {"participant_id": identity, "allow_entry": "true"},
+        headers={"HX-Request": "true"},
+    )
+
+    poll = guest.post("/team-room/knock", {"username": "Gina"}, headers={"HX-Request": "true"})
+    assert poll.headers["HX-Redirect"].endswith("/team-room/meeting?username=Gina")
+    page = guest.get("/team-room/meeting", params={"username": "Gina"})
+    config = meeting_config(page)
+    claims = api.TokenVerifier(livekit.api_key, livekit.api_secret).verify(config["token"])
+    assert claims.identity == identity
+    assert claims.name == "Gina"
+    assert claims.video.room == str(restricted.room.id)
+    assert config["isManager"] is False
+
+
+def test_denied_guest_is_told_and_may_ask_again(testapp, new_testapp, restricted):
+    guest = new_testapp()
+    guest.get("/team-room/meeting", params={"username": "Gina"})
+    identity = guest.cookies["lobbyParticipantId"]
+    testapp.login_as(restricted.owner)
+    testapp.post("/team-room/lobby", {"participant_id": identity, "allow_entry": "false"})
+    poll = guest.post("/team-room/knock", {"username": "Gina"})
+    assert 'data-lobby-status="denied"' in poll.text
+
+
+def test_deciding_on_someone_gone_says_so(testapp, restricted):
+    testapp.login_as(restricted.owner)
+    res = testapp.post(
+        "/team-room/lobby", {"participant_id": "nobody", "allow_entry": "true"}, status=409
+    )
+    assert "no longer waiting" in res.text
+
+
+MEETING_PAGE = {
+    "anonymous": "wait",
+    "stranger": "wait",
+    "member": "meeting",
+    "administrator": "meeting",
+    "owner": "meeting",
+    "operator": "wait",
+}
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_meeting_page_matrix(testapp, restricted, actor):
+    testapp.login_as(restricted[actor])
+    page = testapp.get("/team-room/meeting", status=200)
+    shown = "meeting" if 'id="meeting-config"' in page.text else "wait"
+    assert shown == MEETING_PAGE[actor]
+
+
+LOBBY_PANEL = {
+    "anonymous": 303,
+    "stranger": 403,
+    "member": 403,
+    "administrator": 200,
+    "owner": 200,
+    "operator": 403,
+}
+LOBBY_DECIDE = {
+    "anonymous": 403,
+    "stranger": 403,
+    "member": 403,
+    "administrator": 409,
+    "owner": 409,
+    "operator": 403,
+}
+KNOCK = dict.fromkeys(ACTORS, 200)
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_lobby_panel_matrix(testapp, restricted, actor):
+    testapp.login_as(restricted[actor])
+    testapp.get("/team-room/lobby", status=LOBBY_PANEL[actor])
+    testapp.post(
+        "/team-room/lobby",
+        {"participant_id": "x", "allow_entry": "true"},
+        status=LOBBY_DECIDE[actor],
+    )
+    testapp.post("/team-room/knock", {"username": "X"}, status=KNOCK[actor])
