@@ -37,4 +37,6 @@ __all__ = [
 
 
 def includeme(config):
+    config.add_route("heartbeat", "/__heartbeat__")
+    config.add_route("lbheartbeat", "/__lbheartbeat__")
     config.add_route("api", "/api/v1.0/*traverse", factory=ApiRoot)
