@@ -7,12 +7,13 @@ commits to a savepoint of the test's outer transaction, which the test rolls bac
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 
 import zope.sqlalchemy
 from pyramid_retry import mark_error_retryable
-from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event
+from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -32,9 +33,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every database (SQLite returns them without a zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: DateTime(timezone=True), uuid.UUID: Uuid()}
+    type_annotation_map = {datetime: UTCDateTime(), uuid.UUID: Uuid()}
 
 
 class BaseModel(Base):
@@ -96,3 +109,21 @@ def includeme(config):
     config.registry["dbengine"] = engine
     config.registry["dbsession_factory"] = sessionmaker(bind=engine)
     config.add_request_method(session_for_request, "dbsession", reify=True)
+
+
+def after_commit(request, fn, *args, **kwargs) -> None:
+    """Run `fn` once the request's transaction has committed (never if it aborts).
+
+    For side effects outside the database (LiveKit, mail, S3): a failure there is
+    logged and cannot undo or half-write the committed rows.
+    """
+
+    def hook(committed: bool) -> None:
+        if not committed:
+            return
+        try:
+            fn(*args, **kwargs)
+        except Exception:  # the rows are committed; report and carry on
+            logging.getLogger(__name__).exception("after-commit task %s failed", fn)
+
+    request.tm.get().addAfterCommitHook(hook)

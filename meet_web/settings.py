@@ -8,6 +8,7 @@ missing or malformed setting stops start-up with one message listing them all.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -187,6 +188,7 @@ def load_settings(
     environ = os.environ if environ is None else environ
     settings = dict(ini_settings)
     problems: list[str] = []
+    failed: set[str] = set()
     known_env: set[str] = set()
     for setting in SETTINGS:
         known_env.update({setting.env_name, setting.env_name + "_FILE"})
@@ -194,21 +196,22 @@ def load_settings(
             raw = raw_value(setting, settings, environ)
         except ValueError as exc:
             problems.append(str(exc))
+            failed.add(setting.name)
             continue
         if raw is None or (isinstance(raw, str) and not raw.strip() and setting.required):
             if setting.required:
-                problems.append(
-                    f"{setting.name} is required (ini key, or {setting.env_name}"
-                    + (f" / {setting.env_name}_FILE)" if setting.secret else ")")
-                )
+                problems.append(_required(setting))
+                failed.add(setting.name)
             else:
-                settings[setting.name] = setting.default
+                # A copy: a list or dict default must not be shared between loads.
+                settings[setting.name] = copy.deepcopy(setting.default)
             continue
         try:
             settings[setting.name] = setting.parse(raw)
         except (TypeError, ValueError) as exc:
             shown = "<secret>" if setting.secret else repr(raw)
             problems.append(f"{setting.name} = {shown} is malformed: {exc}")
+            failed.add(setting.name)
     for name in sorted(environ):
         if (
             name.startswith(ENV_PREFIX)
@@ -216,20 +219,40 @@ def load_settings(
             and not name.startswith("MEET_TEST_")
         ):
             log.warning("unknown environment variable %s ignored", name)
-    problems.extend(_check_values(settings) if not problems else [])
+    problems.extend(_check_values(settings, failed))
     if problems:
         raise SettingsError(problems)
     return settings
 
 
-def _check_values(settings: Mapping[str, Any]) -> list[str]:
+def _required(setting: Setting) -> str:
+    return f"{setting.name} is required (ini key, or {setting.env_name}" + (
+        f" / {setting.env_name}_FILE)" if setting.secret else ")"
+    )
+
+
+def _check_values(settings: Mapping[str, Any], failed: set[str]) -> list[str]:
+    """Checks across values; a setting already reported as missing or malformed is skipped."""
+
+    def ok(*names: str) -> bool:
+        return not failed.intersection(names)
+
     problems = []
-    if settings["rooms.default_access_level"] not in {"public", "trusted", "restricted"}:
+    levels = {"public", "trusted", "restricted"}
+    if ok("rooms.default_access_level") and settings["rooms.default_access_level"] not in levels:
         problems.append("rooms.default_access_level must be public, trusted or restricted")
-    if len(settings["livekit.api_secret"].encode()) < 32:
-        problems.append("livekit.api_secret must be at least 32 bytes")
-    if len(settings["session.secret"].encode()) < 32:
-        problems.append("session.secret must be at least 32 bytes")
-    if settings["telephony.pin_length"] < 4:
+    for name in ("livekit.api_secret", "session.secret"):
+        if ok(name) and len(settings[name].encode()) < 32:
+            problems.append(f"{name} must be at least 32 bytes")
+    if ok("telephony.pin_length") and settings["telephony.pin_length"] < 4:
         problems.append("telephony.pin_length must be at least 4")
+    if (
+        ok("cache.backend", "cache.arguments.url")
+        and settings["cache.backend"] == "dogpile.cache.redis"
+        and not settings["cache.arguments.url"]
+    ):
+        problems.append(
+            "cache.arguments.url is required with the redis cache backend"
+            " (ini key, or MEET_CACHE_ARGUMENTS_URL)"
+        )
     return problems
