@@ -14,11 +14,15 @@ ROOM_CONFIGURATION_KEYS = {"can_publish_sources", "everyone_can_mute"}
 
 
 class ValidationError(Exception):
-    """Field name -> message; `message` sums it up for people."""
+    """Field name -> message; `message` sums it up for people.
 
-    def __init__(self, fields: dict[str, str], message: str = "Invalid request."):
+    `status` is 400 but for a page past the last one (404, as the reference).
+    """
+
+    def __init__(self, fields: dict[str, str], message: str = "Invalid request.", status=400):
         self.fields = fields
         self.message = message
+        self.status = status
         super().__init__(message)
 
 
@@ -27,7 +31,7 @@ def json_body(request) -> dict:
         return {}
     try:
         data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise ValidationError({}, "The request body is not valid JSON.") from exc
     if not isinstance(data, dict):
         raise ValidationError({}, "The request body must be a JSON object.")
@@ -59,6 +63,9 @@ class Fields:
             self.errors[name] = "Must be a string."
             return MISSING
         value = value.strip() if strip else value
+        if "\x00" in value:  # PostgreSQL refuses NUL in text
+            self.errors[name] = "Must not contain NUL characters."
+            return MISSING
         if len(value) < min_length:
             self.errors[name] = (
                 "This field may not be blank."
@@ -144,7 +151,11 @@ def parse_room_configuration(value: Any) -> dict:
     return config
 
 
-def page_params(request, default_size: int, max_size: int = 100) -> tuple[int, int]:
+MAX_PAGE_SIZE = 100
+
+
+def page_params(request, default_size: int, max_size: int = MAX_PAGE_SIZE) -> tuple[int, int]:
+    """`page` and `page_size` from the query string; out of range is a 400."""
     fields = {}
     try:
         page = int(request.GET.get("page", 1))
@@ -163,3 +174,9 @@ def page_params(request, default_size: int, max_size: int = 100) -> tuple[int, i
     if fields:
         raise ValidationError(fields)
     return page, size
+
+
+def check_page(page: int, size: int, count: int) -> None:
+    """A page after the last one is a 404 (the first page always exists, even empty)."""
+    if page > 1 and (page - 1) * size >= count:
+        raise ValidationError({"page": "Invalid page."}, "Invalid page.", status=404)

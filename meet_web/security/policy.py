@@ -33,11 +33,17 @@ class MeetSecurityPolicy:
         )
 
     def identity(self, request) -> Identity | None:
+        if "view_name" not in request.__dict__:
+            # Asked before traversal (e.g. by a tween): which view runs, and so whether
+            # a LiveKit token counts, is not known yet. Never cache that answer.
+            return self._load_identity(request)
         return self._cache.get_or_create(request)
 
     def authenticated_userid(self, request):
-        identity = self.identity(request)
-        return None if identity is None else str(identity.user_id)
+        """The signed-in user's id (pyramid_tm asks before routing); None for others,
+        including holders of a LiveKit token only."""
+        user = request.user
+        return None if user is None else str(user.id)
 
     def permits(self, request, context, permission):
         identity = self.identity(request)
@@ -63,7 +69,7 @@ def livekit_claims(request):
     """Verified claims of a `Bearer <LiveKit token>` on the views that accept one, or None."""
     if request.matched_route is None or request.matched_route.name != "api":
         return None
-    if request.view_name not in LIVEKIT_TOKEN_VIEWS:
+    if getattr(request, "view_name", None) not in LIVEKIT_TOKEN_VIEWS:
         return None
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:

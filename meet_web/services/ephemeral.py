@@ -152,6 +152,17 @@ class MemoryStore(EphemeralStore):
             return count
 
 
+def _loads(raw: bytes | str | None) -> Any:
+    """A stored value; one that is not JSON (written by something else) comes back as
+    its raw text, for the caller to reject like any other malformed value."""
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+
+
 class RedisStore(EphemeralStore):
     def __init__(self, client):
         self.client = client
@@ -159,10 +170,7 @@ class RedisStore(EphemeralStore):
     def get_many(self, keys):
         if not keys:
             return []
-        return [
-            None if raw is None else json.loads(raw)
-            for raw in self.client.mget([PREFIX + k for k in keys])
-        ]
+        return [_loads(raw) for raw in self.client.mget([PREFIX + k for k in keys])]
 
     def put(self, key, value, ttl, *, group=None, ungroup=None):
         pipe = self.client.pipeline(transaction=False)
@@ -186,8 +194,7 @@ class RedisStore(EphemeralStore):
         pipe.execute()
 
     def take(self, key):
-        raw = self.client.getdel(PREFIX + key)
-        return None if raw is None else json.loads(raw)
+        return _loads(self.client.getdel(PREFIX + key))
 
     def group(self, group):
         members = self.client.zrangebyscore(PREFIX + group, time.time(), "+inf")

@@ -46,6 +46,9 @@ class LiveKitError(Exception):
 class LiveKitNotFound(LiveKitError):
     status = 404
 
+    def __init__(self, message: str, code: str = "not_found"):
+        super().__init__(message, code)
+
 
 class LiveKitUnavailable(LiveKitError):
     """The server cannot be reached or did not answer in time (503)."""
@@ -179,7 +182,7 @@ class LiveKitGateway:
             return asyncio.run(run())
         except api.ServerError as exc:
             if exc.code == "not_found":
-                raise LiveKitNotFound(f"{what}: not found", "not_found") from exc
+                raise LiveKitNotFound(f"{what}: not found") from exc
             if exc.status in (502, 503, 504):
                 raise LiveKitUnavailable(f"{what}: media server unavailable") from exc
             raise LiveKitError(f"{what} failed: {exc.message}") from exc
@@ -256,3 +259,14 @@ class LiveKitGateway:
     def remove_participant(self, room: str, identity: str) -> None:
         request = api.RoomParticipantIdentity(room=room, identity=identity)
         self._call("remove participant", lambda lk: lk.room.remove_participant(request))
+
+    def sync_room_settings(self, room: str, configuration: dict, access_level: str) -> bool:
+        """Tell a live LiveKit room its new settings; False when it is not live or unreachable."""
+        try:
+            self.merge_room_metadata(
+                room, {"configuration": configuration, "access_level": access_level}
+            )
+        except LiveKitError as exc:
+            log.info("room %s settings not synced to LiveKit: %s", room, exc.message)
+            return False
+        return True

@@ -63,7 +63,7 @@ def create_room(
         raise ValidationError({"slug": SLUG_TAKEN})
     if access_level is MISSING or access_level is None:
         access_level = owner.default_room_access_level or defaults.access_level
-    if not configuration:
+    if configuration is MISSING or not configuration:
         configuration = dict(owner.default_room_configuration or {})
     room = Room(name=name, slug=slug, access_level=access_level, configuration=configuration)
     if defaults.assign_pins:
@@ -98,20 +98,24 @@ def add_member(
         raise Refused(_grant_refusal(actor_role))
     if room.role_of(user.id) is not None:
         raise ValidationError({"user": "This user already has access to this room."})
-    access = ResourceAccess(resource=room, user=user, role=role)
+    # By ids: linking the objects would add the row to `room.accesses` before the
+    # savepoint, where the flush that opens it would insert it unguarded.
+    access = ResourceAccess(resource_id=room.id, user_id=user.id, role=role)
     _flush_unique(session, access, {"user": "This user already has access to this room."})
+    session.expire(room, ["accesses"])
     return access
 
 
 def change_role(
     session: Session, access: ResourceAccess, actor_id, actor_role: Role | None, role: Role
 ) -> None:
-    if role == access.role:
-        return
+    # The rules first: even a change to the same role is refused to whom they forbid it.
     if role not in roles_that_may_be_granted(actor_role):
         raise Refused(_grant_refusal(actor_role))
     if access.role == Role.OWNER and access.user_id != actor_id:
         raise Refused("Only an owner may change their own role.")
+    if role == access.role:
+        return
     try:
         access.change_role(session, role)
     except LastOwnerError as exc:

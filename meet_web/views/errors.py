@@ -6,6 +6,7 @@ key the reference's clients read.
 
 import logging
 
+from pyramid.exceptions import PredicateMismatch
 from pyramid.httpexceptions import (
     HTTPBadRequest,
     HTTPException,
@@ -41,10 +42,12 @@ def page_error(request, status: int, title: str, message: str):
 
 @exception_view_config(ValidationError, renderer="json")
 def validation_error(exc, request):
+    code = "invalid" if exc.status == 400 else "not_found"
     if is_api(request):
-        return json_error(request, 400, "invalid", exc.message, exc.fields)
+        return json_error(request, exc.status, code, exc.message, exc.fields)
     details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
-    return page_error(request, 400, "Invalid request", f"{exc.message} {details}".strip())
+    title = "Invalid request" if exc.status == 400 else "Not found"
+    return page_error(request, exc.status, title, f"{exc.message} {details}".strip())
 
 
 @exception_view_config(Refused, renderer="json")
@@ -61,8 +64,38 @@ def conflict(exc, request):
     return page_error(request, 409, "Conflict", exc.message)
 
 
+def allowed_methods(request) -> list[str]:
+    """The methods some view of this context and view name answers (for a 405)."""
+    route = request.matched_route.name if request.matched_route else None
+    methods: set[str] = set()
+    for entry in request.registry.introspector.get_category("views") or ():
+        view = entry["introspectable"]
+        if view["route_name"] != route or view["name"] != request.view_name:
+            continue
+        context = view["context"]
+        if isinstance(context, type):
+            if not isinstance(request.context, context):
+                continue
+        elif context is not None and not context.providedBy(request.context):
+            continue
+        wanted = view["request_methods"]
+        methods.update((wanted,) if isinstance(wanted, str) else wanted or ())
+    return sorted(methods)
+
+
 @notfound_view_config(renderer="json")
 def not_found(exc, request):
+    if is_api(request) and isinstance(exc, PredicateMismatch):
+        # Views exist here, but for other methods: the reference answers 405.
+        allowed = allowed_methods(request)
+        if allowed and request.method not in allowed:
+            request.response.headers["Allow"] = ", ".join(allowed)
+            return json_error(
+                request,
+                405,
+                "method_not_allowed",
+                f'Method "{request.method}" not allowed.',
+            )
     if is_api(request):
         return json_error(request, 404, "not_found", "Not found.")
     return page_error(request, 404, "Not found", "There is nothing at this address.")

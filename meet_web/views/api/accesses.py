@@ -7,7 +7,7 @@ from ...resources import AccessContainer, AccessResource, RoomResource
 from ...security.permissions import Permission
 from ...services.errors import Refused
 from ...services.rooms import add_member, change_role, remove_member
-from ...validation import MISSING, Fields, ValidationError, json_body, page_params
+from ...validation import MISSING, Fields, ValidationError, check_page, json_body, page_params
 from .serializers import access_json, page_json
 
 MANAGER_ROLES = (Role.ADMINISTRATOR, Role.OWNER)
@@ -30,6 +30,7 @@ class AccessCollectionApi:
         query = select(ResourceAccess).where(ResourceAccess.resource_id.in_(managed))
         db = request.dbsession
         count = db.scalar(select(func.count()).select_from(query.subquery()))
+        check_page(page, size, count)  # before the offset reaches the database
         rows = db.scalars(
             query.order_by(ResourceAccess.created_at, ResourceAccess.id)
             .limit(size)
@@ -54,7 +55,8 @@ class AccessCollectionApi:
         room_context = RoomResource(room, self.context)
         if not self.request.has_permission(Permission.ROOM_MANAGE, room_context):
             raise Refused("You must be administrator or owner of a room to add accesses to it.")
-        access = add_member(db, room, room_context.role, user, role or Role.MEMBER)
+        role = Role.MEMBER if role is MISSING else role
+        access = add_member(db, room, room_context.role, user, role)
         self.request.response.status = 201
         return access_json(access)
 

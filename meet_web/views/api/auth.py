@@ -17,8 +17,19 @@ RETURN_TO_KEY = "login.return_to"
 
 
 def safe_return_to(value: str | None) -> str:
-    """Only paths on this site: never another host (no open redirect)."""
-    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+    """Only paths on this site: never another host (no open redirect).
+
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so a
+    path with either could turn into "//other.host": refuse control characters and
+    backslashes outright.
+    """
+    if (
+        not value
+        or not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or any(ord(c) < 32 or ord(c) == 127 for c in value)
+    ):
         return "/"
     return value
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import uuid
 
 from ...security.permissions import Permission
@@ -9,32 +12,59 @@ from ...services.livekit import LiveKitGateway
 from ...services.lobby import Lobby, LobbyStatus
 
 ANONYMOUS_NAME = "Anonymous"
+KEY_COOKIE_SUFFIX = "Key"
+
+
+def participant_key(secret: str, identity: str) -> str:
+    """The proof that a guest's browser was given `identity` by us.
+
+    A guest's identity is also their LiveKit identity, which everyone in the meeting
+    can see: the identity cookie alone must not let someone else step into an
+    admitted guest's (or a signed-in user's) place. The key cookie carries an HMAC of
+    the identity that only this site can compute.
+    """
+    mac = hmac.new(secret.encode(), f"lobby-participant:{identity}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()[:18]).decode()
 
 
 def participant_identity(request) -> str:
-    """The user id when signed in; else the lobby cookie's UUID (set if missing)."""
+    """The user id when signed in; else the lobby cookie's UUID (set if missing).
+
+    The guest's cookies: `<lobby.cookie_name>` holds the identity (as the reference's
+    does) and `<lobby.cookie_name>Key` its key; a missing or wrong key gets a new
+    identity.
+    """
     if request.user is not None:
         return str(request.user.id)
     settings = request.registry.settings
     cookie_name = settings["lobby.cookie_name"]
+    key_name = cookie_name + KEY_COOKIE_SUFFIX
+    secret = settings["session.secret"]
     value = request.cookies.get(cookie_name, "")
     try:
-        return str(uuid.UUID(value))
+        identity = str(uuid.UUID(value))
     except ValueError:
-        pass
+        identity = None
+    if identity is not None and hmac.compare_digest(
+        request.cookies.get(key_name, ""), participant_key(secret, identity)
+    ):
+        return identity
     identity = str(uuid.uuid4())
-    request.cookies[cookie_name] = identity  # later calls in this request agree
+    key = participant_key(secret, identity)
+    # later calls in this request agree
+    request.cookies[cookie_name], request.cookies[key_name] = identity, key
 
-    def set_cookie(request, response):
-        response.set_cookie(
-            cookie_name,
-            identity,
-            httponly=True,
-            secure=settings["app.secure_cookies"],
-            samesite="Lax",
-        )
+    def set_cookies(request, response):
+        for name, cookie_value in ((cookie_name, identity), (key_name, key)):
+            response.set_cookie(
+                name,
+                cookie_value,
+                httponly=True,
+                secure=settings["app.secure_cookies"],
+                samesite="Lax",
+            )
 
-    request.add_response_callback(set_cookie)
+    request.add_response_callback(set_cookies)
     return identity
 
 

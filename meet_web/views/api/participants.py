@@ -57,7 +57,7 @@ def parse_permission(value) -> api.ParticipantPermission:
         if not isinstance(value[name], kind):
             raise ValidationError({"permission": f"{name} has the wrong type."})
         if name == "can_publish_sources":
-            bad = [s for s in value[name] if s not in SOURCES]
+            bad = [s for s in value[name] if not isinstance(s, str) or s not in SOURCES]
             if bad:
                 raise ValidationError(
                     {"permission": f"Unknown sources: {', '.join(map(str, bad))}."}

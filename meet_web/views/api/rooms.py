@@ -4,20 +4,45 @@ from pyramid.view import view_config, view_defaults
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ...db import after_commit
 from ...models import AccessLevel, ResourceAccess, Room
 from ...models.room import NAME_MAX_LENGTH
 from ...resources import RoomContainer, RoomResource
 from ...security.permissions import Permission
+from ...services.livekit import LiveKitGateway
+from ...services.lobby import Lobby
 from ...services.rooms import RoomDefaults, create_room, update_room
-from ...validation import Fields, json_body, page_params
+from ...validation import MISSING, Fields, check_page, json_body, page_params
+from .callbacks import remember_created_room
+from .joining import display_name, livekit_block, participant_identity
 from .serializers import page_json, room_json
 
 
 def room_for_caller(request, context: RoomResource) -> dict:
-    return room_json(
-        context.room,
-        role=context.role,
-        may_join=request.has_permission(Permission.ROOM_JOIN, context),
+    """The room as this caller may see it; those who may join also get a LiveKit token."""
+    may_join = bool(request.has_permission(Permission.ROOM_JOIN, context))
+    data = room_json(context.room, role=context.role, may_join=may_join)
+    if may_join:
+        identity = participant_identity(request)
+        if not request.find_service(Lobby).is_removed(context.room.id, identity):
+            data["livekit"] = livekit_block(
+                request,
+                context.room,
+                context.role,
+                identity=identity,
+                name=display_name(request, request.GET.get("username", "").strip()[:255]),
+            )
+    return data
+
+
+def sync_after_commit(request, room) -> None:
+    gateway = request.find_service(LiveKitGateway)
+    after_commit(
+        request,
+        gateway.sync_room_settings,
+        str(room.id),
+        dict(room.configuration or {}),
+        str(room.access_level),
     )
 
 
@@ -37,6 +62,7 @@ class RoomCollectionApi:
         mine = select(ResourceAccess.resource_id).where(ResourceAccess.user_id == identity.user_id)
         db = request.dbsession
         count = db.scalar(select(func.count()).select_from(Room).where(Room.id.in_(mine)))
+        check_page(page, size, count)  # before the offset reaches the database
         rooms = db.scalars(
             select(Room)
             .where(Room.id.in_(mine))
@@ -54,6 +80,7 @@ class RoomCollectionApi:
         name = fields.string("name", required=True, max_length=NAME_MAX_LENGTH)
         access_level = fields.choice("access_level", AccessLevel)
         configuration = fields.room_configuration("configuration")
+        callback_id = fields.string("callback_id", max_length=255)
         fields.check()
         room = create_room(
             self.request.dbsession,
@@ -63,6 +90,8 @@ class RoomCollectionApi:
             access_level=access_level,
             configuration=configuration,
         )
+        if callback_id is not MISSING:
+            after_commit(self.request, remember_created_room, self.request, callback_id, room.slug)
         self.request.response.status = 201
         return room_for_caller(self.request, RoomResource(room, self.context))
 
@@ -83,13 +112,15 @@ class RoomApi:
         access_level = fields.choice("access_level", AccessLevel)
         configuration = fields.room_configuration("configuration")
         fields.check()
-        update_room(
+        changed = update_room(
             self.request.dbsession,
             self.context.room,
             name=name,
             access_level=access_level,
             configuration=configuration,
         )
+        if changed:
+            sync_after_commit(self.request, self.context.room)
         return room_for_caller(self.request, self.context)
 
     @view_config(request_method="DELETE", permission=Permission.ROOM_DELETE)

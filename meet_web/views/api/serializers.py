@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from math import ceil
+from urllib.parse import urlencode
+
+from ...validation import check_page
 
 
 def user_json(user) -> dict:
@@ -49,14 +52,17 @@ def room_json(room, *, role=None, may_join: bool = False) -> dict:
 
 
 def page_json(request, items: list, count: int, page: int, size: int) -> dict:
+    """The reference's page: {count, next, previous, results}; past the last page, 404."""
+    check_page(page, size, count)
     last = max(1, ceil(count / size))
 
-    def link(number: int) -> str | None:
-        if number < 1 or number > last:
-            return None
-        query = dict(request.GET)
-        query["page"] = str(number)
-        return request.current_route_url(_query=query) if request.matched_route else None
+    def link(number: int) -> str:
+        # As DRF: the requested path (trailing slash kept), other parameters sorted,
+        # and no `page` at all for the first page.
+        query = sorted((k, v) for k, v in request.GET.items() if k != "page")
+        if number > 1:
+            query = sorted([*query, ("page", str(number))])
+        return request.path_url + (f"?{urlencode(query)}" if query else "")
 
     return {
         "count": count,

@@ -1,4 +1,5 @@
 import zoneinfo
+from functools import cache
 
 from pyramid.httpexceptions import HTTPMethodNotAllowed
 from pyramid.view import view_config, view_defaults
@@ -7,14 +8,15 @@ from sqlalchemy import func, select
 from ...models import AccessLevel, User
 from ...resources import UserContainer, UserResource
 from ...security.permissions import Permission
-from ...validation import MISSING, Fields, json_body, page_params
+from ...validation import MISSING, Fields, check_page, json_body, page_params
 from .serializers import page_json, user_json
 
-SEARCH_LIMIT = 50
+SEARCH_LIMIT = 50  # a search shows at most this many users, whatever the page
 
 
-def valid_timezones() -> set[str]:
-    return zoneinfo.available_timezones() | {"UTC"}
+@cache
+def valid_timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones() | {"UTC"})
 
 
 @view_defaults(context=UserContainer, route_name="api", renderer="json")
@@ -27,14 +29,18 @@ class UserCollectionApi:
         """Empty unless `users.allow_listing`: listing users leaks who has an account."""
         request = self.request
         page, size = page_params(request, request.registry.settings["rooms.page_size"])
-        q = request.GET.get("q", "").strip().lower()
+        q = request.GET.get("q", "").replace("\x00", "").strip().lower()
         if not request.registry.settings["users.allow_listing"] or not q:
             return page_json(request, [], 0, page, size)
         query = select(User).where(func.lower(User.email).contains(q, autoescape=True))
         db = request.dbsession
         count = min(db.scalar(select(func.count()).select_from(query.subquery())), SEARCH_LIMIT)
+        check_page(page, size, count)  # before the offset reaches the database
+        start = (page - 1) * size
         users = db.scalars(
-            query.order_by(User.email).limit(min(size, SEARCH_LIMIT)).offset((page - 1) * size)
+            query.order_by(User.email, User.id)
+            .offset(start)
+            .limit(max(0, min(size, SEARCH_LIMIT - start)))
         ).all()
         return page_json(request, [user_json(u) for u in users], count, page, size)
 

@@ -1,0 +1,23 @@
+// Progressive enhancements for the server-rendered pages; every form works without them.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (select.matches && select.matches("select[data-autosubmit]") && select.form) {
+      select.form.requestSubmit ? select.form.requestSubmit() : select.form.submit();
+    }
+  });
+
+  // After an htmx swap, move focus to the message the fragment carries, so keyboard and
+  // screen-reader users learn what happened without hunting for it.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var root = event.target && event.target.isConnected ? event.target : document;
+    var message = root.querySelector ? root.querySelector("[data-focus]") : null;
+    if (message) {
+      message.setAttribute("tabindex", "-1");
+      message.focus({ preventScroll: false });
+    }
+  });
+})();

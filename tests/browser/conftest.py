@@ -1,0 +1,108 @@
+"""Browser tests: the app served by waitress on loopback with its own SQLite file (requests
+really commit), driven by the system's headless Chromium through Playwright.
+
+Every test in this folder is marked `browser`; run them with `pytest -m browser`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+from waitress import wasyncore
+from waitress.server import create_server
+
+from meet_web import main
+from tests.conftest import migrate
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if HERE in Path(item.path).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: object
+
+    def dbsession(self) -> Session:
+        """A session on the served database, to check what the pages really committed."""
+        return Session(bind=self.app.registry["dbengine"])
+
+
+@pytest.fixture(scope="session")
+def live_server(settings, tmp_path_factory):
+    """The app on a free loopback port, with a migrated SQLite database of its own."""
+    apps = {}
+
+    def wsgi(environ, start_response):
+        return apps["app"](environ, start_response)
+
+    server = create_server(wsgi, host="127.0.0.1", port=0, threads=8)
+    base_url = f"http://127.0.0.1:{server.effective_port}"
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('browser-db') / 'browser.sqlite'}"
+    migrate(database_url)
+    apps["app"] = main(
+        {},
+        **{
+            **settings,
+            "sqlalchemy.url": database_url,
+            "testing.shared_connection": "false",
+            "app.base_url": base_url,
+        },
+    )
+    thread = threading.Thread(target=server.run, name="browser-test-server", daemon=True)
+    thread.start()
+    yield LiveServer(url=base_url, app=apps["app"])
+    # Close every socket from the server's own loop, which then ends.
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    thread.join(timeout=10)
+    server.task_dispatcher.shutdown(timeout=5)
+    apps["app"].registry["dbengine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A page in a fresh browser context (no cookies), with a short default timeout."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()

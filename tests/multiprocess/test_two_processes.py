@@ -1,0 +1,178 @@
+"""Two app processes on one PostgreSQL database and one Redis behave as one (design:
+"No process-local state that matters"): a guest knocks on process A, the owner admits
+on process B, and the guest's next poll on A lets them in.
+
+Needs real commits visible to other processes, so it runs only when both
+MEET_TEST_DATABASE_URL and MEET_TEST_REDIS_URL are set. Its rows are committed with a
+separate engine and deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+
+import pytest
+import requests
+from livekit import api
+from sqlalchemy import create_engine, delete
+from sqlalchemy.orm import Session
+
+from meet_web.models import AccessLevel, ResourceAccess, Role, Room, User
+from tests.servers.oidc import complete_login
+
+pytestmark = [
+    pytest.mark.multiprocess,
+    pytest.mark.skipif(
+        not (os.environ.get("MEET_TEST_DATABASE_URL") and os.environ.get("MEET_TEST_REDIS_URL")),
+        reason="needs MEET_TEST_DATABASE_URL and MEET_TEST_REDIS_URL",
+    ),
+]
+
+SERVE = """
+import json, sys
+from waitress import serve
+from meet_web import main
+settings = json.loads(sys.argv[1])
+serve(main({}, **settings), host="127.0.0.1", port=int(sys.argv[2]), threads=4, _quiet=True)
+"""
+TIMEOUT = 10
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def app_process(settings: dict):
+    """`meet_web.main(**settings)` served by waitress in its own process."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEET_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVE, json.dumps(settings), str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                output = proc.stdout.read().decode(errors="replace")
+                raise AssertionError(f"the app process exited:\n{output}")
+            try:
+                if requests.get(base + "/api/v1.0/config/", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("the app process did not start in 30 s")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+
+@pytest.fixture
+def committed(app, settings):
+    """An owner and a restricted room, committed for other processes to see."""
+    engine = create_engine(settings["sqlalchemy.url"])
+    tag = uuid.uuid4().hex[:8]
+    login = f"mp-owner-{tag}"
+    with Session(engine) as session:
+        owner = User(sub=login, email=f"{login}@example.org", full_name="Mp Owner")
+        room = Room(
+            name=f"Two Processes {tag}",
+            slug=f"two-processes-{tag}",
+            access_level=AccessLevel.RESTRICTED,
+        )
+        room.accesses.append(ResourceAccess(user=owner, role=Role.OWNER))
+        session.add_all([owner, room])
+        session.commit()
+        ids = {"login": login, "owner": owner.id, "room": room.id}
+    try:
+        yield ids
+    finally:
+        with Session(engine) as session:
+            session.execute(delete(ResourceAccess).where(ResourceAccess.resource_id == ids["room"]))
+            session.execute(delete(Room).where(Room.id == ids["room"]))
+            session.execute(delete(User).where(User.id == ids["owner"]))
+            session.commit()
+        engine.dispose()
+
+
+def sign_in(base: str, login: str) -> requests.Session:
+    """The real OIDC flow against the session's provider, ending on `base`."""
+    browser = requests.Session()
+    start = browser.get(
+        base + "/api/v1.0/authenticate/",
+        params={"returnTo": "/"},
+        allow_redirects=False,
+        timeout=TIMEOUT,
+    )
+    assert start.status_code == 302, start.text
+    callback = complete_login(start.headers["Location"], login)
+    assert callback.startswith(base + "/api/v1.0/callback/"), callback
+    done = browser.get(callback, allow_redirects=False, timeout=TIMEOUT)
+    assert done.status_code == 302, done.text
+    return browser
+
+
+def test_guest_knocks_on_one_process_owner_admits_on_the_other(settings, committed, livekit):
+    served = {**settings, "testing.shared_connection": "false"}
+    room = str(committed["room"])
+    livekit.add_room(room)  # a meeting in progress: the knock notifies it
+    knock_path = f"/api/v1.0/rooms/{room}/request-entry/"
+    with app_process(served) as a, app_process(served) as b:
+        guest = requests.Session()
+        first = guest.post(a + knock_path, json={"username": "Gina"}, timeout=TIMEOUT)
+        assert first.status_code == 200, first.text
+        assert first.json()["status"] == "waiting"
+        identity = first.json()["id"]
+        assert [json.loads(m.data) for m in livekit.data_messages(room)] == [
+            {"type": "participantWaiting"}
+        ]
+
+        owner = sign_in(b, committed["login"])
+        csrf = {"X-CSRF-Token": owner.cookies["csrftoken"]}
+        listed = owner.get(f"{b}/api/v1.0/rooms/{room}/waiting-participants/", timeout=TIMEOUT)
+        assert listed.status_code == 200, listed.text
+        assert [p["id"] for p in listed.json()["participants"]] == [identity]
+        entered = owner.post(
+            f"{b}/api/v1.0/rooms/{room}/enter/",
+            json={"participant_id": identity, "allow_entry": True},
+            headers=csrf,
+            timeout=TIMEOUT,
+        )
+        assert entered.status_code == 200, entered.text
+
+        again = guest.post(a + knock_path, json={"username": "Gina"}, timeout=TIMEOUT)
+        assert again.status_code == 200, again.text
+        answer = again.json()
+        assert answer["status"] == "accepted"
+        assert answer["id"] == identity
+        claims = api.TokenVerifier(livekit.api_key, livekit.api_secret).verify(
+            answer["livekit"]["token"]
+        )
+        assert claims.identity == identity
+        assert claims.name == "Gina"
+        assert claims.video.room == room
+        assert not claims.video.room_admin
+        # and B agrees: nobody is waiting any more
+        listed = owner.get(f"{b}/api/v1.0/rooms/{room}/waiting-participants/", timeout=TIMEOUT)
+        assert listed.json()["participants"] == []
