@@ -7,6 +7,7 @@ Every test in this folder is marked `browser`; run them with `pytest -m browser`
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ import pytest
 from sqlalchemy.orm import Session
 from waitress import wasyncore
 from waitress.server import create_server
+
+from playwright.sync_api import expect
 
 from meet_web import main
 from tests.conftest import migrate
@@ -106,3 +109,16 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+def sign_in(page, login: str) -> None:
+    page.goto("/")
+    page.get_by_role("link", name="Sign in", exact=True).click()
+    # the development identity provider's login form
+    page.locator("input[name=login]").fill(login)
+    page.locator("input[name=password]").fill("any-password")
+    page.locator("button[type=submit]").first.click()
+    page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/$"))
+    expect(
+        page.get_by_role("link", name=re.compile(f"{login.capitalize()} Example"))
+    ).to_be_visible()

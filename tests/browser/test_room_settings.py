@@ -6,21 +6,9 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from meet_web.models import AccessLevel, Room
+from tests.browser.conftest import sign_in
 
 SCREENSHOT = "/tmp/meet-settings.png"  # noqa: S108  (a fixed place to look at it)
-
-
-def sign_in(page, login: str) -> None:
-    page.goto("/")
-    page.get_by_role("link", name="Sign in", exact=True).click()
-    # the development identity provider's login form
-    page.locator("input[name=login]").fill(login)
-    page.locator("input[name=password]").fill("any-password")
-    page.locator("button[type=submit]").first.click()
-    page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/$"))
-    expect(
-        page.get_by_role("link", name=re.compile(f"{login.capitalize()} Example"))
-    ).to_be_visible()
 
 
 def test_create_a_room_and_restrict_it(page, live_server):
