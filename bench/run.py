@@ -389,6 +389,8 @@ class Measure:
     worker_rss_mib: list[float]
     workers_changed: bool
     livekit_calls: int  # knock: a guest whose waiting entry had expired knocked anew
+    pg_xacts_per_request: float = 0.0  # PostgreSQL transactions (commits + rollbacks)
+    redis_commands_per_request: float = 0.0  # all of redis-server's (other dbs too)
     guests: int = 0  # knock: size of the pool of guests polling
 
 
@@ -396,8 +398,11 @@ class Probe:
     """CPU readings of the app workers, PostgreSQL backends and redis-server."""
 
     def __init__(self, server: Gunicorn, monitor, livekit):
+        import redis
+
         self.server, self.monitor, self.livekit = server, monitor, livekit
         self.redis_pids = pids_named("redis-server")
+        self.redis = redis.Redis.from_url(REDIS_URL)
 
     def snapshot(self) -> dict:
         app = {pid: cpu_seconds(pid) for pid in self.server.pids()}
@@ -412,6 +417,11 @@ class Probe:
             "busy": machine_busy_seconds(),
             "time": time.monotonic(),
             "livekit_calls": len(self.livekit.calls),
+            "pg_xacts": self.monitor.execute(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
+                (DB_NAME,),
+            ).fetchone()[0],
+            "redis_commands": self.redis.info("stats")["total_commands_processed"],
         }
 
     @staticmethod
@@ -447,6 +457,9 @@ def measure(workload, config, connections, server, probe, script, script_args, s
         worker_rss_mib=[r for r in (rss_mib(p) for p in workers_after) if r is not None],
         workers_changed=workers_before != workers_after,
         livekit_calls=end["livekit_calls"] - start["livekit_calls"],
+        pg_xacts_per_request=(end["pg_xacts"] - start["pg_xacts"]) / requests,
+        # less the two commands of each snapshot (INFO; the monitor's own are not counted)
+        redis_commands_per_request=(end["redis_commands"] - start["redis_commands"] - 1) / requests,
     )
 
 
@@ -516,6 +529,7 @@ class Workloads:
     def __init__(self, seed: Seed, livekit, settings: dict, session_cookie: str, work_dir: Path):
         self.seed, self.livekit, self.settings = seed, livekit, settings
         self.cookie, self.dir = session_cookie, work_dir
+        self.join_token: bool | None = None  # does the join answer carry a LiveKit token?
         self.knock_path = f"/api/v1.0/rooms/{seed.room_id}/request-entry/"
         self.join_path = f"/api/v1.0/rooms/{seed.room_slug}/"
         self.webhook_path = "/api/v1.0/rooms/webhooks-livekit/"
@@ -582,6 +596,9 @@ class Workloads:
                 url + self.join_path, cookies={"meet_session": self.cookie}, timeout=10
             )
             expect = answer.ok and answer.json().get("id") == self.seed.room_id
+            if expect:
+                livekit = answer.json().get("livekit") or {}
+                self.join_token = bool(livekit.get("token"))
         elif workload == "webhook":
             body, headers = self.webhook_request()
             answer = requests.post(url + self.webhook_path, data=body, headers=headers, timeout=10)
@@ -676,7 +693,7 @@ def verdict(ok: bool) -> str:
     return "ok" if ok else "MISS"
 
 
-def report(results: list[Measure], args) -> str:
+def report(results: list[Measure], args, notes: list[str]) -> str:
     lines = []
     by_key = {(m.config, m.workload, m.connections): m for m in results}
     configs = list(dict.fromkeys(m.config for m in results))
@@ -689,7 +706,7 @@ def report(results: list[Measure], args) -> str:
         conc_heads = "".join(f"{f'total@{c}':>10}" for c in args.connections)
         lines.append(
             f"  {'workload':9}{'app':>8}{'postgres':>10}{'redis':>8}{conc_heads}"
-            f"{'target':>9}  {'':4}{'other load':>12}"
+            f"{'target':>9}  {'':4}{'pg tx/req':>10}{'redis cmd/req':>14}{'other load':>12}"
         )
         for w in workloads:
             m = by_key[(config, w, base_c)]
@@ -710,7 +727,8 @@ def report(results: list[Measure], args) -> str:
             )
             lines.append(
                 f"  {w:9}{cpu['app']:>8.3f}{cpu['postgres']:>10.3f}{cpu['redis']:>8.3f}{totals}"
-                f"{target_text:>9}  {mark:4}{other:>11.0f}%"
+                f"{target_text:>9}  {mark:4}{m.pg_xacts_per_request:>10.1f}"
+                f"{m.redis_commands_per_request:>14.1f}{other:>11.0f}%"
             )
         lines.append("Throughput and latency")
         heads = "".join(
@@ -767,6 +785,9 @@ def report(results: list[Measure], args) -> str:
             )
         if any(m.workers_changed for m in results if m.config == config):
             lines.append("WARNING: a worker was replaced during a run; its CPU is partly lost")
+    if notes:
+        lines.append("")
+        lines.extend(notes)
     noisy = [m for m in results if m.other_load_pct > 10]
     if noisy:
         lines.append("")
@@ -902,7 +923,15 @@ def main(argv=None) -> int:
         ctx["monitor"] = stack.enter_context(psycopg.connect(PG_ADMIN, autocommit=True))
         for config in args.config:
             results.extend(bench_server(config, args.only, ctx, args))
-    print(report(results, args))
+    notes = []
+    workloads = ctx["workloads"]
+    if workloads is not None and workloads.join_token is not None:
+        notes.append(
+            "join: the answer carries a LiveKit token (minted per request)"
+            if workloads.join_token
+            else "join: the answer carries no LiveKit token (no token minting measured)"
+        )
+    print(report(results, args, notes))
     print(f"\n(wall time {time.monotonic() - started:.0f} s; machine: {os.cpu_count()} cores)")
     if args.json:
         args.json.write_text(json.dumps([asdict(m) for m in results], indent=2))
@@ -910,4 +939,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        say("interrupted; everything it started is stopped")
+        sys.exit(130)

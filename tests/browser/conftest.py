@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 from waitress import wasyncore
 from waitress.server import create_server
-
-from playwright.sync_api import expect
 
 from meet_web import main
 from tests.conftest import migrate

@@ -262,15 +262,20 @@ def test_request_entry_takes_only_post(testapp, restricted):
     testapp.get(url(restricted, "request-entry"), status=405)
 
 
-def test_nothing_is_written_for_who_skips_the_lobby(testapp, new_testapp, cast, livekit):
+def test_nothing_is_written_for_who_skips_the_lobby(
+    testapp, new_testapp, cast, dbsession, livekit
+):
     """Public room: accepted at once, no lobby entry, no notification."""
     livekit.add_room(str(cast.room.id))
     guest = new_testapp()
     res = knock(guest, cast.room, "Guest")
     assert res.json["status"] == "accepted"
-    testapp.login_as(cast.owner)
-    admit(testapp, cast.room, res.json["id"], status=404)
     assert livekit.data_messages() == []
+    cast.room.access_level = AccessLevel.RESTRICTED
+    dbsession.flush()
+    testapp.login_as(cast.owner)
+    res = admit(testapp, cast.room, res.json["id"], status=404)
+    assert res.json["message"] == "Participant not found."
 
 
 def test_a_new_knock_notifies_the_meeting(new_testapp, restricted, livekit):
