@@ -132,11 +132,34 @@ def _empty_ephemeral_state(request):
     yield
     if "app" not in request.fixturenames:
         return
-    store = app_service(request.getfixturevalue("app"), EphemeralStore)
-    if isinstance(store, RedisStore):
-        store.client.flushdb()
-    else:
-        store.region.backend._cache.clear()
+    for app in [request.getfixturevalue("app"), *VARIANT_APPS.values()]:
+        store = app_service(app, EphemeralStore)
+        if isinstance(store, RedisStore):
+            store.client.flushdb()
+        else:
+            store.region.backend._cache.clear()
+
+
+VARIANT_APPS: dict = {}
+
+
+@pytest.fixture
+def testapp_with(app, settings, connection, oidc_provider):
+    """A test app built with some settings changed (built once per set of changes),
+    on the same database and test transaction: `testapp_with({"users.allow_listing": "true"})`.
+    """
+
+    def make(overrides: dict) -> MeetTestApp:
+        key = tuple(sorted(overrides.items()))
+        if key not in VARIANT_APPS:
+            VARIANT_APPS[key] = main({}, **{**settings, **overrides})
+        return MeetTestApp(
+            VARIANT_APPS[key],
+            extra_environ={SHARED_CONNECTION_KEY: connection, "HTTP_HOST": "localhost"},
+            oidc_provider=oidc_provider,
+        )
+
+    return make
 
 
 @pytest.fixture

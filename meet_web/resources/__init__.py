@@ -19,7 +19,7 @@ Rules:
 
 from .accesses import AccessContainer, AccessResource
 from .api import ApiRoot, DiagnosticsSection
-from .rooms import RoomContainer, RoomResource
+from .rooms import RoomContainer, RoomResource, UnregisteredRoom
 from .root import SiteRoot
 from .users import UserContainer, UserResource
 
@@ -31,6 +31,7 @@ __all__ = [
     "RoomContainer",
     "RoomResource",
     "SiteRoot",
+    "UnregisteredRoom",
     "UserContainer",
     "UserResource",
 ]

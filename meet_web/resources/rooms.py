@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from pyramid.authorization import Allow
+from pyramid.authorization import Allow, Everyone
 
-from ..models import Room
+from ..models import Room, slugify
+from ..models.room import RESERVED_SLUGS, SLUG_MAX_LENGTH
 from ..security.permissions import (
     ENTRY_GRANTS,
     ROLE_GRANTS,
     ROOM_PUBLIC_GRANTS,
     SITE_GRANTS,
+    Permission,
     participant_grants,
     user_principal,
 )
@@ -22,11 +24,37 @@ class RoomContainer:
         self.__parent__, self.__name__ = parent, name
         self.request = parent.request
 
-    def __getitem__(self, key: str) -> RoomResource:
+    def __getitem__(self, key: str) -> RoomResource | UnregisteredRoom:
         room = Room.lookup(self.request.dbsession, key)
-        if room is None:
-            raise KeyError(key)
-        return RoomResource(room, parent=self)
+        if room is not None:
+            return RoomResource(room, parent=self)
+        if self._serves_unregistered():
+            slug = slugify(key)
+            if slug and slug not in RESERVED_SLUGS and len(slug) <= SLUG_MAX_LENGTH:
+                return UnregisteredRoom(slug, parent=self)
+        raise KeyError(key)
+
+    def _serves_unregistered(self) -> bool:
+        route = self.request.matched_route
+        return (
+            route is not None
+            and route.name == "api"
+            and self.request.registry.settings["rooms.allow_unregistered"]
+        )
+
+
+class UnregisteredRoom:
+    """A LiveKit room named by a slug no registered room has (`rooms.allow_unregistered`).
+
+    Anyone may get a token for it; it has no lobby, members or settings.
+    """
+
+    __acl__ = [(Allow, Everyone, Permission.ROOM_VIEW)]
+
+    def __init__(self, slug: str, parent):
+        self.slug = slug
+        self.__parent__, self.__name__ = parent, slug
+        self.request = parent.request
 
 
 class RoomResource:

@@ -78,18 +78,26 @@ def display_name(request, username: str | None) -> str:
     return user.full_name or str(user)
 
 
-def livekit_block(request, room, role, *, identity: str, name: str, color=None) -> dict:
+def livekit_block(
+    request, room_name: str, role, configuration, *, identity: str, name: str, color=None
+) -> dict:
+    """{url, room, token}: what a browser needs to join the LiveKit room."""
     gateway = request.find_service(LiveKitGateway)
     token = gateway.token(
-        room=str(room.id),
+        room=room_name,
         identity=identity,
         name=name,
         role=role,
-        sources=gateway.publish_sources(role, room.configuration),
+        sources=gateway.publish_sources(role, configuration),
         is_authenticated=request.user is not None,
         color=color,
     )
-    return {"url": gateway.config.public_url, "room": str(room.id), "token": token}
+    return {"url": gateway.config.public_url, "room": room_name, "token": token}
+
+
+def requested_name(request) -> str:
+    """The display name asked for with `?username=`, for callers allowed to choose it."""
+    return display_name(request, request.GET.get("username", "").strip()[:255])
 
 
 def knock(request, context, username: str | None):
@@ -103,7 +111,14 @@ def knock(request, context, username: str | None):
     )
     block = None
     if entry.status == LobbyStatus.ACCEPTED:
+        room = context.room
         block = livekit_block(
-            request, context.room, context.role, identity=identity, name=name, color=entry.color
+            request,
+            str(room.id),
+            context.role,
+            room.configuration,
+            identity=identity,
+            name=name,
+            color=entry.color,
         )
     return entry, block

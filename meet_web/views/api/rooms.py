@@ -7,14 +7,14 @@ from sqlalchemy.orm import selectinload
 from ...db import after_commit
 from ...models import AccessLevel, ResourceAccess, Room
 from ...models.room import NAME_MAX_LENGTH
-from ...resources import RoomContainer, RoomResource
+from ...resources import RoomContainer, RoomResource, UnregisteredRoom
 from ...security.permissions import Permission
 from ...services.livekit import LiveKitGateway
 from ...services.lobby import Lobby
 from ...services.rooms import RoomDefaults, create_room, update_room
 from ...validation import MISSING, Fields, check_page, json_body, page_params
 from .callbacks import remember_created_room
-from .joining import display_name, livekit_block, participant_identity
+from .joining import livekit_block, participant_identity, requested_name
 from .serializers import page_json, room_json
 
 
@@ -27,10 +27,11 @@ def room_for_caller(request, context: RoomResource) -> dict:
         if not request.find_service(Lobby).is_removed(context.room.id, identity):
             data["livekit"] = livekit_block(
                 request,
-                context.room,
+                str(context.room.id),
                 context.role,
+                context.room.configuration,
                 identity=identity,
-                name=display_name(request, request.GET.get("username", "").strip()[:255]),
+                name=requested_name(request),
             )
     return data
 
@@ -94,6 +95,31 @@ class RoomCollectionApi:
             after_commit(self.request, remember_created_room, self.request, callback_id, room.slug)
         self.request.response.status = 201
         return room_for_caller(self.request, RoomResource(room, self.context))
+
+
+@view_config(
+    context=UnregisteredRoom,
+    route_name="api",
+    request_method="GET",
+    renderer="json",
+    permission=Permission.ROOM_VIEW,
+)
+def retrieve_unregistered(context, request):
+    """The reference's answer for a slug no room has, when the setting allows it."""
+    return {
+        "id": None,
+        "slug": context.slug,
+        "is_administrable": False,
+        "access_level": "public",
+        "livekit": livekit_block(
+            request,
+            context.slug,
+            None,
+            None,
+            identity=participant_identity(request),
+            name=requested_name(request),
+        ),
+    }
 
 
 @view_defaults(context=RoomResource, route_name="api", renderer="json")
