@@ -7,13 +7,16 @@ DEV_ENV = MEET_SESSION_SECRET_FILE=var/session_secret \
           MEET_OIDC_CLIENT_SECRET_FILE=var/oidc_client_secret
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+LOCALE_DIR = meet_web/i18n/locale
+PO_FILES = $(wildcard $(LOCALE_DIR)/*/LC_MESSAGES/meet_web.po)
+MO_FILES = $(PO_FILES:.po=.mo)
 
-.PHONY: help install run test test-pg test-browser lint fmt migrate revision initdb clean bench
+.PHONY: help install locales messages run test test-pg test-browser lint fmt migrate revision initdb clean bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed static/vendor/.installed ## virtualenv, Python and npm packages
+install: $(VENV)/.installed static/vendor/.installed locales ## virtualenv, Python and npm packages, compiled translations
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +27,17 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+locales: $(MO_FILES) ## compile the translation catalogs (.po → .mo)
+
+$(LOCALE_DIR)/%/LC_MESSAGES/meet_web.mo: $(LOCALE_DIR)/%/LC_MESSAGES/meet_web.po $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -D meet_web -l $* -i $< -o $@
+
+messages: $(VENV)/.installed ## extract the pages' strings into the .pot and update the .po catalogs
+	$(BIN)/pybabel extract -F babel.cfg -o meet_web/i18n/meet_web.pot --project="Meet Web" \
+	  --version=0.1.0 --copyright-holder="Meet Web contributors" --no-wrap --sort-by-file \
+	  --add-comments=Translators: .
+	$(BIN)/pybabel update -i meet_web/i18n/meet_web.pot -d $(LOCALE_DIR) -D meet_web --no-wrap
 
 static/vendor/.installed: node_modules/.installed
 	mkdir -p static/vendor

@@ -20,6 +20,7 @@ def main(global_config=None, **ini_settings):
             ".resources",
             ".templating",
             ".tweens",
+            ".i18n",
             ".views",
         ):
             config.include(name)

@@ -65,7 +65,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _fix_sqlite_transactions(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # No pre-ping (it costs a round trip per request); connections are recycled hourly
+    # and a request that meets a dropped connection is retried by pyramid_retry.
+    return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=3600)
 
 
 def _fix_sqlite_transactions(engine: Engine) -> None:

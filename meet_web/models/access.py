@@ -33,7 +33,7 @@ class ResourceAccess(BaseModel):
     role: Mapped[Role] = mapped_column(db_enum(Role, "role"), default=Role.MEMBER)
 
     resource: Mapped[Room] = relationship(back_populates="accesses")
-    user: Mapped[User] = relationship(lazy="joined")
+    user: Mapped[User] = relationship()
 
     def is_last_owner(self, session: Session) -> bool:
         if self.role != Role.OWNER:

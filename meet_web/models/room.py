@@ -6,7 +6,7 @@ import unicodedata
 import uuid
 
 from sqlalchemy import JSON, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from ..db import BaseModel
 from .access import ResourceAccess
@@ -108,15 +108,16 @@ class Room(BaseModel):
     @classmethod
     def lookup(cls, session: Session, key: str) -> Room | None:
         """Find by UUID (with or without dashes) or by slug (slugified first)."""
-        query = select(cls).options(selectinload(cls.accesses))
+        # One query: the room and its access rows (all its ACL needs), no users.
+        query = select(cls).options(joinedload(cls.accesses))
         try:
-            room_id = uuid.UUID(key)
+            query = query.where(cls.id == uuid.UUID(key))
         except ValueError:
             slug = slugify(key)
             if not slug:
                 return None
-            return session.scalars(query.where(cls.slug == slug)).one_or_none()
-        return session.scalars(query.where(cls.id == room_id)).one_or_none()
+            query = query.where(cls.slug == slug)
+        return session.scalars(query).unique().one_or_none()
 
     @classmethod
     def slug_taken(cls, session: Session, slug: str, *, other_than=None) -> bool:

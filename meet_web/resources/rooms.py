@@ -25,6 +25,8 @@ class RoomContainer:
         self.request = parent.request
 
     def __getitem__(self, key: str) -> RoomResource | UnregisteredRoom:
+        if key in RESERVED_SLUGS:  # view names such as webhooks-livekit: no query
+            raise KeyError(key)
         room = Room.lookup(self.request.dbsession, key)
         if room is not None:
             return RoomResource(room, parent=self)

@@ -596,7 +596,7 @@ def test_account_update(testapp, user, dbsession):
     )
     assert user.default_room_configuration == {"can_publish_sources": ["camera", "microphone"]}
     page = res.follow()
-    assert "Account settings saved." in page.text
+    assert "Paramètres du compte enregistrés." in page.text  # now shown in French
     assert '<html lang="fr">' in page.text
     assert "<option selected>Europe/Paris</option>" in page.text
 

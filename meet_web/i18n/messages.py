@@ -1,0 +1,108 @@
+"""Fixed English strings that views and services hand to the templates.
+
+The Python code keeps its strings as they are (the JSON API answers in English);
+listing them here puts them in the catalog (`pybabel extract` finds `N_`), and the
+templates translate them at display time with the `translate` filter. Keep each one
+exactly as the code spells it: tests/functional/test_i18n.py checks the constants it
+can import. Messages built at run time (holding a name, a number) are not listed and
+are shown in English.
+"""
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark only"
+    return message
+
+
+# Who can join (views/pages/common.py: ACCESS_LEVELS), and the bare values the account
+# page shows as the site default.
+ACCESS_LEVELS = (
+    N_("Public"),
+    N_("Anyone with the link joins directly."),
+    N_("Trusted"),
+    N_("Signed-in people join directly; guests wait in the lobby."),
+    N_("Restricted"),
+    N_("Only members join directly; everyone else waits in the lobby."),
+    N_("public"),
+    N_("trusted"),
+    N_("restricted"),
+)
+
+# Room roles, shown capitalized (models/enums.py: Role).
+ROLES = (N_("Member"), N_("Administrator"), N_("Owner"))
+
+# What participants may share (views/pages/common.py: SOURCE_LABELS).
+SOURCES = (
+    N_("Camera"),
+    N_("Microphone"),
+    N_("Screen sharing"),
+    N_("Screen sharing audio"),
+)
+
+# Flash messages and form errors of the pages.
+PAGES = (
+    N_("Account settings saved."),
+    N_("Settings saved."),
+    N_("Choose one of the languages offered."),
+    N_("Another room already uses this name."),
+    N_("Enter a meeting code or a meeting link."),
+    N_("No account uses this email address."),
+    N_("Several accounts use this email address; ask an operator for help."),
+    N_("This person no longer has access to this room."),
+    N_("This person is no longer waiting."),
+)
+
+# Rules of the domain (services/rooms.py, models/access.py) and field checks
+# (validation.py).
+RULES = (
+    N_("This user already has access to this room."),
+    N_("Only an owner may change their own role."),
+    N_("Only an owner may remove their own access."),
+    N_("Only owners of a room can assign other users as owners."),
+    N_("You must be administrator or owner of a room to add accesses to it."),
+    N_("A room must keep at least one owner."),
+    N_("This field is required."),
+    N_("This field may not be blank."),
+    N_("Must be a string."),
+    N_("Must not contain NUL characters."),
+    N_("Must be true or false."),
+    N_("Must be a valid UUID."),
+    N_("Invalid request."),
+)
+
+# Error pages (views/errors.py, views/api/auth.py, views/api/livekit_errors.py) and the
+# titles of the HTTP errors a page may end with.
+ERRORS = (
+    N_("Invalid request"),
+    N_("Not found"),
+    N_("Not allowed"),
+    N_("Conflict"),
+    N_("There is nothing at this address."),
+    N_("You may not see or do this."),
+    N_("Bad request."),
+    N_("Sign-in unavailable"),
+    N_("The identity provider cannot be reached. Try again later."),
+    N_("Sign-in failed"),
+    N_("Media server problem"),
+    N_("Bad Request"),
+    N_("Forbidden"),
+    N_("Not Found"),
+    N_("Method Not Allowed"),
+    N_("Gone"),
+    N_("Too Many Requests"),
+    N_("Internal Server Error"),
+    N_("Bad Gateway"),
+    N_("Service Unavailable"),
+    N_("Gateway Timeout"),
+    N_(
+        "Bad CSRF token received. Access is denied. This server can not verify that your "
+        "cross-site request forgery token belongs to your login session. Either you "
+        "supplied the wrong cross-site request forgery token or your session no longer "
+        "exists. This may be due to session timeout or because browser is not supplying "
+        "the credentials required, as can happen when the browser has cookies turned off."
+    ),
+    N_(
+        "Bad CSRF Origin. Access is denied. This server can not verify that the origin or "
+        "referrer of your request matches the current site. Either your browser supplied "
+        "the wrong Origin or Referrer or it did not supply one at all."
+    ),
+)
