@@ -1,14 +1,22 @@
 from __future__ import annotations
 
+import secrets
+
 from pyramid.authorization import ACLHelper, Everyone
 from pyramid.csrf import new_csrf_token
 from pyramid.request import RequestLocalCache
 
 from ..models import User
+from ..services.ephemeral import EphemeralStore
 from ..services.livekit import InvalidToken, LiveKitGateway
 from .identity import Identity
 
 SESSION_USER_KEY = "user_id"
+SESSION_ID_KEY = "sid"
+
+
+def _revoked_key(session_id: str) -> str:
+    return f"session-revoked:{session_id}"
 
 
 class MeetSecurityPolicy:
@@ -53,10 +61,18 @@ class MeetSecurityPolicy:
     def remember(self, request, userid, **kw):
         request.session.invalidate()  # a fresh session on login: no fixation
         request.session[SESSION_USER_KEY] = str(userid)
+        request.session[SESSION_ID_KEY] = secrets.token_urlsafe(18)
         new_csrf_token(request)
         return []
 
     def forget(self, request, **kw):
+        # The session lives in a signed cookie: a copy of it would stay valid until it
+        # expires, so logging out also revokes its id for the rest of its lifetime.
+        session_id = request.session.get(SESSION_ID_KEY)
+        if session_id:
+            request.find_service(EphemeralStore).put(
+                _revoked_key(session_id), True, request.registry.settings["session.max_age"]
+            )
         request.session.invalidate()
         return []
 
@@ -85,6 +101,9 @@ def session_user(request) -> User | None:
     """The signed-in, active user of this request, or None."""
     user_id = request.session.get(SESSION_USER_KEY)
     if not user_id:
+        return None
+    session_id = request.session.get(SESSION_ID_KEY)
+    if session_id is None or request.find_service(EphemeralStore).get(_revoked_key(session_id)):
         return None
     user = User.by_id(request.dbsession, user_id)
     if user is None or not user.is_active:

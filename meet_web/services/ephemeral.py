@@ -72,6 +72,10 @@ class EphemeralStore:
         """Count one event in a fixed window; return the count so far."""
         raise NotImplementedError
 
+    def hit_and_get(self, counter: str, window: int, keys: list[str]) -> tuple[int, list[Any]]:
+        """`hit(counter, window)` and `get_many(keys)` in one round trip."""
+        return self.hit(counter, window), self.get_many(keys)
+
     def get(self, key: str) -> Any:
         return self.get_many([key])[0]
 
@@ -206,11 +210,16 @@ class RedisStore(EphemeralStore):
         self.client.delete(PREFIX + group, *names)
 
     def hit(self, key, window):
+        return self.hit_and_get(key, window, [])[0]
+
+    def hit_and_get(self, counter, window, keys):
         pipe = self.client.pipeline(transaction=False)
-        pipe.incr(PREFIX + key)
-        pipe.expire(PREFIX + key, window, nx=True)
-        count, _ = pipe.execute()
-        return int(count)
+        pipe.incr(PREFIX + counter)
+        pipe.expire(PREFIX + counter, window, nx=True)
+        if keys:
+            pipe.mget([PREFIX + k for k in keys])
+        count, _, *values = pipe.execute()
+        return int(count), [_loads(raw) for raw in values[0]] if keys else []
 
     def ping(self):
         return bool(self.client.ping())

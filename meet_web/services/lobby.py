@@ -94,6 +94,10 @@ def _room_group(room_id) -> str:
     return f"lobby:{room_id}:all"
 
 
+def _rate_key(identity: str) -> str:
+    return f"rate:request-entry:{identity}"
+
+
 def _removed_key(room_id, identity: str) -> str:
     return f"lobby-removed:{room_id}:{identity}"
 
@@ -120,21 +124,18 @@ class Lobby:
             ungroup=None if waiting else _waiting_group(room_id),
         )
 
-    def check_rate(self, identity: str) -> None:
-        if self.store.hit(f"rate:request-entry:{identity}", self.config.rate_window) > (
-            self.config.rate_limit
-        ):
-            raise TooManyRequests()
-
     def is_removed(self, room_id, identity: str) -> bool:
         return self.store.get(_removed_key(room_id, identity)) is not None
 
     def request_entry(self, room_id, identity: str, username: str, *, may_skip: bool) -> LobbyEntry:
         """One poll of a participant at the door; the caller mints a token if accepted."""
-        self.check_rate(identity)
-        cached, removed = self.store.get_many(
-            [_entry_key(room_id, identity), _removed_key(room_id, identity)]
+        hits, (cached, removed) = self.store.hit_and_get(
+            _rate_key(identity),
+            self.config.rate_window,
+            [_entry_key(room_id, identity), _removed_key(room_id, identity)],
         )
+        if hits > self.config.rate_limit:
+            raise TooManyRequests()
         if removed is not None:
             raise RemovedRecently()
         entry = LobbyEntry.from_json(cached) if cached is not None else None

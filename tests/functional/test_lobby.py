@@ -262,9 +262,7 @@ def test_request_entry_takes_only_post(testapp, restricted):
     testapp.get(url(restricted, "request-entry"), status=405)
 
 
-def test_nothing_is_written_for_who_skips_the_lobby(
-    testapp, new_testapp, cast, dbsession, livekit
-):
+def test_nothing_is_written_for_who_skips_the_lobby(testapp, new_testapp, cast, dbsession, livekit):
     """Public room: accepted at once, no lobby entry, no notification."""
     livekit.add_room(str(cast.room.id))
     guest = new_testapp()
