@@ -119,6 +119,13 @@ def forbidden(exc, request):
             "permission_denied",
             "You do not have permission to perform this action.",
         )
+    if anonymous and "HX-Request" in request.headers:
+        # htmx would follow a redirect inside the fragment: send the whole page to login.
+        returning = request.headers.get("HX-Current-URL", request.application_url + "/")
+        path = returning.removeprefix(request.application_url) or "/"
+        login = request.route_path("api", traverse=("authenticate", ""), _query={"returnTo": path})
+        request.response.headers["HX-Redirect"] = login
+        return page_error(request, 401, "Sign-in needed", "Please sign in again.")
     if anonymous and request.method in ("GET", "HEAD"):
         login = request.route_path(
             "api", traverse=("authenticate", ""), _query={"returnTo": request.path_qs}

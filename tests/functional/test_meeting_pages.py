@@ -113,3 +113,12 @@ def test_lobby_panel_matrix(testapp, restricted, actor):
         status=LOBBY_DECIDE[actor],
     )
     testapp.post("/team-room/knock", {"username": "X"}, status=KNOCK[actor])
+
+
+def test_signed_out_htmx_request_is_sent_to_login_as_a_whole_page(testapp, restricted):
+    res = testapp.get(
+        "/team-room/lobby",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/team-room/meeting"},
+        status=401,
+    )
+    assert res.headers["HX-Redirect"] == ("/api/v1.0/authenticate/?returnTo=%2Fteam-room%2Fmeeting")

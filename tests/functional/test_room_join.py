@@ -115,3 +115,14 @@ def test_failed_creation_leaves_no_callback(testapp, new_testapp, cast):
     testapp.post_json("/api/v1.0/rooms/", {"name": "Team Room", "callback_id": "cb-2"}, status=400)
     res = new_testapp().post_json("/api/v1.0/rooms/creation-callback/", {"callback_id": "cb-2"})
     assert res.json["room"] == {}
+
+
+def test_settings_page_syncs_the_live_room(testapp, cast, livekit):
+    livekit.add_room(str(cast.room.id))
+    testapp.login_as(cast.owner)
+    page = testapp.get("/team-room/settings")
+    form = page.forms["room-settings"]
+    form["access_level"] = "restricted"
+    form.submit(status=303)
+    metadata = json.loads(livekit.room(str(cast.room.id)).metadata)
+    assert metadata["access_level"] == "restricted"

@@ -64,12 +64,12 @@ ENDPOINTS = {
     "save settings, htmx": Endpoint(
         "POST",
         "/team-room/settings",
-        managers(200, 403),
+        managers(200, 401),
         {"name": "Team Room", "access_level": "restricted"},
         HX,
     ),
     "members": Endpoint("GET", "/team-room/members", managers(303, 303)),
-    "members, htmx": Endpoint("GET", "/team-room/members", managers(200, 303), headers=HX),
+    "members, htmx": Endpoint("GET", "/team-room/members", managers(200, 401), headers=HX),
     "add member": Endpoint(
         "POST",
         "/team-room/members",
@@ -79,7 +79,7 @@ ENDPOINTS = {
     "add member, htmx": Endpoint(
         "POST",
         "/team-room/members",
-        managers(200, 403),
+        managers(200, 401),
         {"email": "stranger@example.org", "role": "member"},
         HX,
     ),
@@ -92,7 +92,7 @@ ENDPOINTS = {
     "change role, htmx": Endpoint(
         "POST",
         "/team-room/members-role",
-        managers(200, 403),
+        managers(200, 401),
         lambda cast: {"access_id": member_access_id(cast), "role": "administrator"},
         HX,
     ),
@@ -105,7 +105,7 @@ ENDPOINTS = {
     "remove member, htmx": Endpoint(
         "POST",
         "/team-room/members-remove",
-        managers(200, 403),
+        managers(200, 401),
         lambda cast: {"access_id": member_access_id(cast)},
         HX,
     ),
@@ -132,6 +132,8 @@ def test_page_permissions(testapp, cast, actor, endpoint):
         assert res.location.startswith(LOGIN), res.location
     if expected == 403:
         assert "Not allowed" in res.text
+    if expected == 401:  # htmx: the whole page goes to the login
+        assert res.headers["HX-Redirect"].startswith("/api/v1.0/authenticate/")
 
 
 def test_every_page_view_is_in_the_matrix(app):

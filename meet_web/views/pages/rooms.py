@@ -19,6 +19,7 @@ from ...security.permissions import Permission, roles_that_may_be_granted
 from ...services.errors import Refused
 from ...services.rooms import add_member, change_role, remove_member, update_room
 from ...validation import ValidationError
+from ..api.rooms import sync_after_commit
 from .common import (
     ACCESS_LEVEL_LABELS,
     ACCESS_LEVELS,
@@ -143,13 +144,14 @@ class RoomPages:
                 post, room.configuration, self._default_sources()
             )
             fields.check()
-            update_room(
+            if update_room(
                 request.dbsession,
                 room,
                 name=name,
                 access_level=access_level,
                 configuration=configuration,
-            )
+            ):
+                sync_after_commit(request, room)
         except ValidationError as exc:
             request.response.status = 400
             form = {
