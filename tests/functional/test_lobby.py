@@ -13,8 +13,6 @@ import jwt
 import pytest
 from livekit import api
 
-from meet_web import main
-from meet_web.db import SHARED_CONNECTION_KEY
 from meet_web.models import AccessLevel, ResourceAccess, Role
 from meet_web.services.livekit import participant_color
 from tests.conftest import MeetTestApp
@@ -24,22 +22,9 @@ KEY_COOKIE = "lobbyParticipantIdKey"
 
 
 @pytest.fixture
-def app_with(settings, connection, oidc_provider):
+def app_with(testapp_with):
     """Another app on the test's transaction, built with some settings changed."""
-    built = []
-
-    def make(**overrides) -> MeetTestApp:
-        router = main({}, **{**settings, **overrides})
-        built.append(router)
-        return MeetTestApp(
-            router,
-            extra_environ={SHARED_CONNECTION_KEY: connection, "HTTP_HOST": "localhost"},
-            oidc_provider=oidc_provider,
-        )
-
-    yield make
-    for router in built:
-        router.registry["dbengine"].dispose()
+    return lambda **overrides: testapp_with(overrides)
 
 
 @pytest.fixture

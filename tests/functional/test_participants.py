@@ -11,8 +11,6 @@ import pytest
 from livekit import api
 from sqlalchemy import select
 
-from meet_web import main
-from meet_web.db import SHARED_CONNECTION_KEY
 from meet_web.models import AccessLevel, ResourceAccess, Role
 from meet_web.services.livekit import LiveKitGateway
 from tests.conftest import MeetTestApp, app_service, make_user
@@ -46,22 +44,9 @@ def mint(app, room, identity: str, **kw) -> dict:
 
 
 @pytest.fixture
-def app_with(settings, connection, oidc_provider):
+def app_with(testapp_with):
     """Another app on the test's transaction, built with some settings changed."""
-    built = []
-
-    def make(**overrides) -> MeetTestApp:
-        router = main({}, **{**settings, **overrides})
-        built.append(router)
-        return MeetTestApp(
-            router,
-            extra_environ={SHARED_CONNECTION_KEY: connection, "HTTP_HOST": "localhost"},
-            oidc_provider=oidc_provider,
-        )
-
-    yield make
-    for router in built:
-        router.registry["dbengine"].dispose()
+    return lambda **overrides: testapp_with(overrides)
 
 
 # -- mute-participant -----------------------------------------------------------------

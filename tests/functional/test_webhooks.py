@@ -9,11 +9,9 @@ import uuid
 import pytest
 from livekit import api
 
-from meet_web import main
-from meet_web.db import SHARED_CONNECTION_KEY
 from meet_web.models import AccessLevel
 from meet_web.services.webhooks import WebhookHandlerError, WebhookRouter
-from tests.conftest import MeetTestApp, app_service
+from tests.conftest import app_service
 from tests.servers.livekit_fake import unused_url
 
 URL = "/api/v1.0/rooms/webhooks-livekit/"
@@ -23,22 +21,9 @@ ERROR = {"status": "error"}
 
 
 @pytest.fixture
-def app_with(settings, connection, oidc_provider):
+def app_with(testapp_with):
     """Another app on the test's transaction, built with some settings changed."""
-    built = []
-
-    def make(**overrides) -> MeetTestApp:
-        router = main({}, **{**settings, **overrides})
-        built.append(router)
-        return MeetTestApp(
-            router,
-            extra_environ={SHARED_CONNECTION_KEY: connection, "HTTP_HOST": "localhost"},
-            oidc_provider=oidc_provider,
-        )
-
-    yield make
-    for router in built:
-        router.registry["dbengine"].dispose()
+    return lambda **overrides: testapp_with(overrides)
 
 
 def post(client, livekit, event, *, status=200, **kw):
