@@ -18,6 +18,10 @@ def csrf_applies(request) -> bool:
     """CSRF protects requests a browser authenticates by cookie: the session ones."""
     if not request.session.get("user_id"):
         return False
+    if request.authorization is not None:
+        # A cross-site form or fetch cannot send an Authorization header (it would need
+        # CORS, which this site never grants): such requests carry their own credential.
+        return False
     for alias in CSRF_HEADER_ALIASES:
         if alias in request.headers and CSRF_HEADER not in request.headers:
             request.headers[CSRF_HEADER] = request.headers[alias]

@@ -16,6 +16,7 @@ import logging
 import random
 import re
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -31,6 +32,18 @@ T = TypeVar("T")
 TOKEN_TTL = timedelta(hours=6)
 CONNECTION_TEST_PREFIX = "connection-test"
 ADMIN_ROLES = ("owner", "administrator")
+
+
+def _run_sync(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine to completion from sync code, on a loop of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    # This thread already runs a loop (an async server, or a test driving Playwright's
+    # sync API): asyncio.run may not nest in it, so the call gets a thread of its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 class LiveKitError(Exception):
@@ -179,7 +192,7 @@ class LiveKitGateway:
                 return await asyncio.wait_for(fn(lk), self.config.timeout)
 
         try:
-            return asyncio.run(run())
+            return _run_sync(run)
         except api.ServerError as exc:
             if exc.code == "not_found":
                 raise LiveKitNotFound(f"{what}: not found") from exc

@@ -15,6 +15,7 @@ from pyramid.httpexceptions import (
 )
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
+from ..security.policy import LIVEKIT_TOKEN_VIEWS
 from ..services.errors import Conflict, Refused
 from ..validation import ValidationError
 
@@ -105,6 +106,11 @@ def not_found(exc, request):
 def forbidden(exc, request):
     anonymous = request.identity is None
     if is_api(request):
+        if anonymous and request.view_name in LIVEKIT_TOKEN_VIEWS:
+            # As the reference: these views take a LiveKit token and advertise no login.
+            return json_error(
+                request, 403, "not_authenticated", "Authentication credentials were not provided."
+            )
         if anonymous:
             request.response.headers["WWW-Authenticate"] = "Session"
             return json_error(

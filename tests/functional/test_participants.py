@@ -610,3 +610,26 @@ def test_unknown_room_with_a_token(testapp, app, cast):
     testapp.post_json(
         "/api/v1.0/rooms/no-such-room/toggle-hand/", {"raised": True}, headers=headers, status=404
     )
+
+
+def test_a_signed_in_browser_using_its_livekit_token_needs_no_csrf_header(testapp, cast, livekit):
+    from meet_web.services.livekit import LiveKitGateway
+    from tests.conftest import app_service
+
+    room = str(cast.room.id)
+    livekit.add_participant(room, str(cast.member.id), "Member")
+    testapp.login_as(cast.member)
+    token = app_service(testapp.app, LiveKitGateway).token(
+        room=room,
+        identity=str(cast.member.id),
+        name="Member",
+        role="member",
+        sources=[],
+        is_authenticated=True,
+    )
+    testapp.post_json(
+        f"/api/v1.0/rooms/{room}/toggle-hand/",
+        {"raised": True},
+        headers={"Authorization": f"Bearer {token}", "X-CSRF-Token": "wrong"},
+        status=200,
+    )

@@ -158,6 +158,13 @@ def test_hit_counts_in_a_fixed_window(store):
     assert store.hit(key("rate"), 1) == 1, "a new window starts"
 
 
+def test_hit_and_get(store):
+    store.put(key("a"), {"x": 1}, 10)
+    assert store.hit_and_get(key("rate"), 10, [key("a"), key("b")]) == (1, [{"x": 1}, None])
+    assert store.hit_and_get(key("rate"), 10, []) == (2, [])
+    assert store.hit(key("rate"), 10) == 3
+
+
 def test_two_stores_on_redis_share_state():
     """What one app process writes, another reads (memory stores are per process)."""
     if not REDIS_URL:

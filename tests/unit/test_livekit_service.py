@@ -3,6 +3,7 @@ and the sync facade over the server API, against the loopback LiveKit fake."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -533,3 +534,20 @@ def test_a_slow_call_within_the_timeout_succeeds(livekit):
     livekit.add_participant("standup", "alice")
     livekit.delay("GetParticipant", 0.2, times=1)
     assert gateway.get_participant("standup", "alice").identity == "alice"
+
+
+def test_calls_work_from_a_thread_running_an_event_loop(gateway, livekit):
+    """E.g. under Playwright's sync API, or an async server: asyncio.run cannot nest."""
+    livekit.add_room("standup")
+
+    async def inside_a_loop():
+        return gateway.room_exists("standup"), gateway.room_exists("other")
+
+    assert asyncio.run(inside_a_loop()) == (True, False)
+    livekit.fail("ListRooms", "not_found")
+
+    async def failing():
+        gateway.room_exists("standup")
+
+    with pytest.raises(LiveKitNotFound):
+        asyncio.run(failing())
