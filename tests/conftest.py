@@ -27,6 +27,8 @@ from meet_web.models import AccessLevel, ResourceAccess, Role, Room, User
 from meet_web.services.ephemeral import EphemeralStore, RedisStore
 from tests.servers.livekit_fake import FakeLiveKit
 from tests.servers.oidc import OidcProvider, complete_login
+from tests.servers.s3 import S3Server
+from tests.servers.smtp import SmtpServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SESSION_SECRET = "test-session-secret-0123456789-abcdefghij"
@@ -56,6 +58,34 @@ def oidc_provider():
 def livekit_server():
     with FakeLiveKit() as fake:
         yield fake
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """An SMTP server on loopback (aiosmtpd); use `smtp` in tests for an empty inbox."""
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp(smtp_server):
+    smtp_server.reset()
+    yield smtp_server
+    smtp_server.reset()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """An S3 server on loopback (moto's server mode); use `s3` for an empty one."""
+    with S3Server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3(s3_server):
+    s3_server.reset()
+    yield s3_server
+    s3_server.reset()
 
 
 @pytest.fixture
