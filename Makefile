@@ -88,4 +88,4 @@ bench: install ## load benchmarks (see bench/README.md)
 	$(BIN)/python bench/run.py
 
 clean: ## remove the virtualenv, npm packages, vendored assets and local data
-	rm -rf $(VENV) node_modules static/vendor var *.egg-info
+	rm -rf $(VENV) node_modules static/vendor var *.egg-info $(MO_FILES)
