@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from meet_web.models import ResourceAccess, Role
+from tests.api_checks import BAD_BODIES, UUID, assert_error
 from tests.conftest import make_room, make_user
 
 ACCESSES = "/api/v1.0/resource-accesses/"
-UUID = "123e4567-e89b-12d3-a456-426614174000"
 
 
 def db_state(dbsession) -> list:
@@ -27,16 +27,6 @@ def db_state(dbsession) -> list:
             ResourceAccess.role,
         ).order_by(ResourceAccess.id)
     ).all()
-
-
-def assert_error(res, status: int, field: str | None = None) -> dict:
-    assert res.status_int == status
-    assert res.content_type == "application/json"
-    body = res.json
-    assert body["detail"] == body["error"]["message"]
-    if field is not None:
-        assert field in body["error"]["fields"], body
-    return body
 
 
 def access_of(room, user) -> ResourceAccess:
@@ -154,16 +144,6 @@ def test_administrator_granting_owner_gets_the_reference_message(
         "Only owners of a room can assign other users as owners."
     )
     assert db_state(dbsession) == before
-
-
-BAD_BODIES = [
-    pytest.param(b"{", "application/json", "not valid JSON", id="malformed"),
-    pytest.param(b"\xff", "application/json", "not valid JSON", id="not-utf8"),
-    pytest.param(b"user=x", "application/x-www-form-urlencoded", "not valid JSON", id="form"),
-    pytest.param(b"[]", "application/json", "JSON object", id="list"),
-    pytest.param(b'"member"', "application/json", "JSON object", id="string"),
-    pytest.param(b"null", "application/json", "JSON object", id="null"),
-]
 
 
 @pytest.mark.parametrize(("body", "content_type", "message"), BAD_BODIES)

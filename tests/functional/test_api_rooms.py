@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from meet_web.models import AccessLevel, ResourceAccess, Room
+from tests.api_checks import BAD_BODIES, UUID, assert_error
 from tests.conftest import make_room, make_user
 
 ROOMS = "/api/v1.0/rooms/"
-UUID = "123e4567-e89b-12d3-a456-426614174000"
 
 
 def db_state(dbsession) -> tuple:
@@ -29,16 +29,6 @@ def db_state(dbsession) -> tuple:
         )
     ).all()
     return rooms, accesses
-
-
-def assert_error(res, status: int, field: str | None = None) -> dict:
-    assert res.status_int == status
-    assert res.content_type == "application/json"
-    body = res.json
-    assert body["detail"] == body["error"]["message"]
-    if field is not None:
-        assert field in body["error"]["fields"], body
-    return body
 
 
 @pytest.fixture
@@ -184,20 +174,6 @@ def test_create_accepts_a_500_character_name_with_a_short_slug(signed_in):
     name = "Room " + "!" * 495
     res = signed_in.post_json(ROOMS, {"name": name}, status=201)
     assert res.json["name"] == name and res.json["slug"] == "room"
-
-
-BAD_BODIES = [
-    pytest.param(b"{", "application/json", "not valid JSON", id="malformed"),
-    pytest.param(b"{'name': 'x'}", "application/json", "not valid JSON", id="single-quotes"),
-    pytest.param(b"\xff\xfe", "application/json", "not valid JSON", id="not-utf8"),
-    pytest.param(b"[" * 100_000, "application/json", "not valid JSON", id="too-deep"),
-    pytest.param(b"name=x", "application/x-www-form-urlencoded", "not valid JSON", id="form"),
-    pytest.param(b"[]", "application/json", "JSON object", id="list"),
-    pytest.param(b'["name"]', "application/json", "JSON object", id="list-of-name"),
-    pytest.param(b'"name"', "application/json", "JSON object", id="string"),
-    pytest.param(b"1", "application/json", "JSON object", id="number"),
-    pytest.param(b"null", "application/json", "JSON object", id="null"),
-]
 
 
 @pytest.mark.parametrize(("body", "content_type", "message"), BAD_BODIES)

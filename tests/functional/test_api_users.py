@@ -11,10 +11,10 @@ from sqlalchemy import select
 from meet_web import main
 from meet_web.db import SHARED_CONNECTION_KEY
 from meet_web.models import User
+from tests.api_checks import BAD_BODIES, UUID, assert_error
 from tests.conftest import MeetTestApp, make_user
 
 USERS = "/api/v1.0/users/"
-UUID = "123e4567-e89b-12d3-a456-426614174000"
 
 
 def db_state(dbsession) -> list:
@@ -33,16 +33,6 @@ def db_state(dbsession) -> list:
             User.is_operator,
         ).order_by(User.id)
     ).all()
-
-
-def assert_error(res, status: int, field: str | None = None) -> dict:
-    assert res.status_int == status
-    assert res.content_type == "application/json"
-    body = res.json
-    assert body["detail"] == body["error"]["message"]
-    if field is not None:
-        assert field in body["error"]["fields"], body
-    return body
 
 
 @pytest.fixture
@@ -150,16 +140,6 @@ def test_update_refuses_bad_input(testapp, me, dbsession, method, body, field):
     )
     assert set(assert_error(res, 400, field)["error"]["fields"]) == {field}
     assert db_state(dbsession) == before
-
-
-BAD_BODIES = [
-    pytest.param(b"{", "application/json", "not valid JSON", id="malformed"),
-    pytest.param(b"\xff", "application/json", "not valid JSON", id="not-utf8"),
-    pytest.param(b"timezone=UTC", "application/x-www-form-urlencoded", "not valid JSON", id="form"),
-    pytest.param(b"[]", "application/json", "JSON object", id="list"),
-    pytest.param(b'"UTC"', "application/json", "JSON object", id="string"),
-    pytest.param(b"true", "application/json", "JSON object", id="bool"),
-]
 
 
 @pytest.mark.parametrize(("body", "content_type", "message"), BAD_BODIES)
