@@ -44,6 +44,7 @@ class MeetingPages:
         return f"{self.request.application_url}/{self.room.slug}/meeting{query}"
 
     def _knock(self, username):
+        """(entry, LiveKit block or None); or (None, "removed" / "busy") when refused."""
         try:
             return knock(self.request, self.context, username)
         except RemovedRecently:
@@ -62,6 +63,15 @@ class MeetingPages:
             **extra,
         }
 
+    def _wait_values(self, entry, problem, username) -> dict:
+        """For the wait page and its status fragment: `problem` is "removed" or "busy"."""
+        return self._values(
+            entry=entry,
+            problem=problem,
+            username=username or "",
+            meeting_url=self._meeting_url(username),
+        )
+
     @view_config(
         name="meeting",
         request_method="GET",
@@ -75,12 +85,7 @@ class MeetingPages:
             self.request.override_renderer = "meeting/wait.jinja2"
             if entry is None:
                 self.request.response.status = 403 if livekit == "removed" else 429
-            return self._values(
-                entry=entry,
-                problem=livekit,
-                username=username or "",
-                meeting_url=self._meeting_url(username),
-            )
+            return self._wait_values(entry, livekit, username)
         return self._values(entry=entry, livekit=livekit, username=entry.username)
 
     @view_config(
@@ -94,12 +99,7 @@ class MeetingPages:
         entry, problem = self._knock(username)
         if entry is not None and entry.status == LobbyStatus.ACCEPTED:
             self.request.response.headers["HX-Redirect"] = self._meeting_url(username)
-        return self._values(
-            entry=entry,
-            problem=problem,
-            username=username or "",
-            meeting_url=self._meeting_url(username),
-        )
+        return self._wait_values(entry, problem, username)
 
     @view_config(
         name="lobby",
