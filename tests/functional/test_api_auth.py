@@ -3,16 +3,14 @@
 Login is the real Authorization Code flow against the loopback OIDC provider.
 """
 
-import socket
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
 
-from meet_web import main
-from meet_web.db import SHARED_CONNECTION_KEY
 from meet_web.models import User
-from tests.conftest import MeetTestApp, make_user
+from tests.conftest import make_user
+from tests.servers.livekit_fake import unused_url
 from tests.servers.oidc import complete_login
 
 API = "/api/v1.0"
@@ -174,20 +172,13 @@ def test_logout_when_anonymous(testapp):
 # -- an unreachable provider --------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def offline_app(app, settings):
-    """A second app whose identity provider does not answer."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return main({}, **{**settings, "oidc.issuer": f"http://127.0.0.1:{port}", "oidc.timeout": "2"})
+OFFLINE_ISSUER = unused_url()  # nothing listens there
 
 
 @pytest.fixture
-def offline(offline_app, connection):
-    return MeetTestApp(
-        offline_app, extra_environ={SHARED_CONNECTION_KEY: connection, "HTTP_HOST": "localhost"}
-    )
+def offline(testapp_with):
+    """An app whose identity provider does not answer."""
+    return testapp_with({"oidc.issuer": OFFLINE_ISSUER, "oidc.timeout": "2"})
 
 
 def test_login_with_the_provider_down_is_502(offline):

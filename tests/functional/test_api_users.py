@@ -8,11 +8,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from meet_web import main
-from meet_web.db import SHARED_CONNECTION_KEY
 from meet_web.models import User
 from tests.api_checks import BAD_BODIES, UUID, assert_error
-from tests.conftest import MeetTestApp, make_user
+from tests.conftest import make_user
 
 USERS = "/api/v1.0/users/"
 
@@ -218,20 +216,10 @@ def test_list_refuses_bad_paging(testapp, me, params, field, status):
 # -- search, with `users.allow_listing` on ----------------------------------------
 
 
-@pytest.fixture(scope="module")
-def listing_app(app, settings):
-    """A second app on the same (already migrated) database that lists users."""
-    return main({}, **{**settings, "users.allow_listing": "true"})
-
-
 @pytest.fixture
-def listing(listing_app, connection, oidc_provider, me):
-    """The listing app, on this test's connection, signed in as `me`."""
-    client = MeetTestApp(
-        listing_app,
-        extra_environ={SHARED_CONNECTION_KEY: connection, "HTTP_HOST": "localhost"},
-        oidc_provider=oidc_provider,
-    )
+def listing(testapp_with, me):
+    """An app that lists users, on this test's connection, signed in as `me`."""
+    client = testapp_with({"users.allow_listing": "true"})
     client.login_as(me)
     return client
 

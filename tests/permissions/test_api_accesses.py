@@ -10,13 +10,9 @@ from sqlalchemy import select
 
 from meet_web.models import ResourceAccess, Role
 from tests.conftest import ACTORS, make_user
+from tests.permissions.matrix import by
 
 ACCESSES = "/api/v1.0/resource-accesses/"
-
-
-def by(**statuses) -> dict:
-    assert set(statuses) == set(ACTORS), "a matrix names every actor"
-    return statuses
 
 
 def access_of(room, user) -> ResourceAccess:

@@ -20,15 +20,11 @@ from livekit import api
 from meet_web.models import AccessLevel, ResourceAccess, Role
 from meet_web.services.livekit import LiveKitGateway
 from tests.conftest import ACTORS, app_service, make_room
+from tests.permissions.matrix import JOINS_DIRECTLY, by
 
 ROLES = ("member", "administrator", "owner")
 # What an anonymous caller gets on mute-participant, toggle-hand and rename.
 ANONYMOUS_ON_TOKEN_VIEWS = 403
-
-
-def by(**statuses) -> dict:
-    assert set(statuses) == set(ACTORS), "a matrix names every actor"
-    return statuses
 
 
 def url(room, action: str) -> str:
@@ -64,22 +60,7 @@ def meeting(cast, livekit):
 
 # -- request-entry: who skips the lobby ------------------------------------------------
 
-SKIPS = {
-    AccessLevel.PUBLIC: by(
-        anonymous=True, stranger=True, member=True, administrator=True, owner=True, operator=True
-    ),
-    AccessLevel.TRUSTED: by(
-        anonymous=False, stranger=True, member=True, administrator=True, owner=True, operator=True
-    ),
-    AccessLevel.RESTRICTED: by(
-        anonymous=False,
-        stranger=False,
-        member=True,
-        administrator=True,
-        owner=True,
-        operator=False,
-    ),
-}
+SKIPS = JOINS_DIRECTLY
 
 
 @pytest.mark.parametrize("level", list(AccessLevel))

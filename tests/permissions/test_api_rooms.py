@@ -8,13 +8,9 @@ from sqlalchemy import func, select
 
 from meet_web.models import AccessLevel, ResourceAccess, Room
 from tests.conftest import ACTORS
+from tests.permissions.matrix import JOINS_DIRECTLY, by
 
 ROOMS = "/api/v1.0/rooms/"
-
-
-def by(**statuses) -> dict:
-    assert set(statuses) == set(ACTORS), "a matrix names every actor"
-    return statuses
 
 
 def room_url(room, key: str) -> str:
@@ -97,22 +93,7 @@ def test_delete(testapp, cast, dbsession, actor, key):
 SEES_ACCESSES = by(
     anonymous=False, stranger=False, member=False, administrator=True, owner=True, operator=False
 )
-SEES_PIN = {
-    AccessLevel.PUBLIC: by(
-        anonymous=True, stranger=True, member=True, administrator=True, owner=True, operator=True
-    ),
-    AccessLevel.TRUSTED: by(
-        anonymous=False, stranger=True, member=True, administrator=True, owner=True, operator=True
-    ),
-    AccessLevel.RESTRICTED: by(
-        anonymous=False,
-        stranger=False,
-        member=True,
-        administrator=True,
-        owner=True,
-        operator=False,
-    ),
-}
+SEES_PIN = JOINS_DIRECTLY
 
 
 @pytest.mark.parametrize("level", list(AccessLevel))

@@ -7,13 +7,9 @@ import pytest
 
 from meet_web.models import User
 from tests.conftest import ACTORS
+from tests.permissions.matrix import by
 
 API = "/api/v1.0"
-
-
-def by(**statuses) -> dict:
-    assert set(statuses) == set(ACTORS), "a matrix names every actor"
-    return statuses
 
 
 SIGNED_IN = by(anonymous=401, stranger=200, member=200, administrator=200, owner=200, operator=200)
