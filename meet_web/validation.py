@@ -26,15 +26,23 @@ class ValidationError(Exception):
         super().__init__(message)
 
 
+# The reference's (DRF's) messages, which integrations may show or match.
+JSON_PARSE_ERROR = "JSON parse error - the request body is not valid JSON."
+NOT_AN_OBJECT = "Invalid data. Expected a dictionary, but got {}."
+JSON_TYPES = {list: "list", str: "str", int: "int", float: "float", bool: "bool"}
+JSON_TYPES[type(None)] = "NoneType"
+
+
 def json_body(request) -> dict:
     if not request.body:
         return {}
     try:
         data = json.loads(request.body)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise ValidationError({}, "The request body is not valid JSON.") from exc
+        raise ValidationError({}, JSON_PARSE_ERROR) from exc
     if not isinstance(data, dict):
-        raise ValidationError({}, "The request body must be a JSON object.")
+        kind = JSON_TYPES.get(type(data), "str")
+        raise ValidationError({"non_field_errors": NOT_AN_OBJECT.format(kind)})
     return data
 
 
@@ -60,7 +68,7 @@ class Fields:
         if value is MISSING:
             return MISSING
         if not isinstance(value, str):
-            self.errors[name] = "Must be a string."
+            self.errors[name] = "Not a valid string."
             return MISSING
         value = value.strip() if strip else value
         if "\x00" in value:  # PostgreSQL refuses NUL in text
@@ -70,11 +78,11 @@ class Fields:
             self.errors[name] = (
                 "This field may not be blank."
                 if min_length == 1
-                else f"Must be at least {min_length} characters."
+                else f"Ensure this field has at least {min_length} characters."
             )
             return MISSING
         if len(value) > max_length:
-            self.errors[name] = f"Must be at most {max_length} characters."
+            self.errors[name] = f"Ensure this field has no more than {max_length} characters."
             return MISSING
         return value
 
@@ -85,8 +93,7 @@ class Fields:
         try:
             return enum(value)
         except ValueError:
-            allowed = ", ".join(m.value for m in enum)
-            self.errors[name] = f"'{value}' is not a valid choice; expected one of: {allowed}."
+            self.errors[name] = f'"{value}" is not a valid choice.'
             return MISSING
 
     def boolean(self, name, *, required=False):
@@ -94,7 +101,7 @@ class Fields:
         if value is MISSING:
             return MISSING
         if not isinstance(value, bool):
-            self.errors[name] = "Must be true or false."
+            self.errors[name] = "Must be a valid boolean."
             return MISSING
         return value
 

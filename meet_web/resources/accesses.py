@@ -8,6 +8,7 @@ from ..security.permissions import ACCESS_GRANTS, SITE_GRANTS, user_principal
 
 class AccessContainer:
     __acl__ = SITE_GRANTS
+    missing_child_message = "No ResourceAccess matches the given query."
 
     def __init__(self, parent, name: str = "resource-accesses"):
         self.__parent__, self.__name__ = parent, name

@@ -19,6 +19,7 @@ class RoomContainer:
     """All rooms; a child is found by UUID or slug."""
 
     __acl__ = SITE_GRANTS
+    missing_child_message = "No Room matches the given query."
 
     def __init__(self, parent, name: str = "rooms"):
         self.__parent__, self.__name__ = parent, name

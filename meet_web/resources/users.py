@@ -8,6 +8,7 @@ from ..security.permissions import SITE_GRANTS, Permission, user_principal
 
 class UserContainer:
     __acl__ = SITE_GRANTS
+    missing_child_message = "No User matches the given query."
 
     def __init__(self, parent, name: str = "users"):
         self.__parent__, self.__name__ = parent, name

@@ -1,14 +1,33 @@
-class Refused(Exception):
+"""Errors of the domain, each answered with one status and one message.
+
+`key` names the JSON member the reference puts the message in: DRF's `detail` for most
+errors, but some of its endpoints answer `{"error": ...}` or `{"message": ...}`, and
+integrations written for it read those.
+"""
+
+
+class DomainError(Exception):
+    status = 400
+
+    def __init__(self, message: str, *, key: str = "detail"):
+        self.message = message
+        self.key = key
+        super().__init__(message)
+
+
+class Refused(DomainError):
     """A rule of the domain forbids what the caller asked (answered with 403)."""
 
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
+    status = 403
 
 
-class Conflict(Exception):
+class NotFound(DomainError):
+    """What the request names does not exist (answered with 404)."""
+
+    status = 404
+
+
+class Conflict(DomainError):
     """The request clashes with the current state (answered with 409)."""
 
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
+    status = 409

@@ -51,16 +51,15 @@ class LiveKitError(Exception):
 
     status = 502
 
-    def __init__(self, message: str, code: str = "livekit_error"):
-        self.message, self.code = message, code
+    key = "error"  # the reference answers LiveKit failures with {"error": ...}
+
+    def __init__(self, message: str):
+        self.message = message
         super().__init__(message)
 
 
 class LiveKitNotFound(LiveKitError):
     status = 404
-
-    def __init__(self, message: str, code: str = "not_found"):
-        super().__init__(message, code)
 
 
 class LiveKitUnavailable(LiveKitError):

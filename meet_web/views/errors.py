@@ -1,14 +1,17 @@
-"""One error body for the API, pages for the site; never a stack trace to the caller.
+"""One error body for the JSON APIs, pages for the site; never a stack trace to the caller.
 
-API body: {"error": {"code", "message", "fields"}, "detail": message}. `detail` is the
-key the reference's clients read.
+Under `/api/` and `/external-api/` errors have the reference's (Django REST framework's)
+shape, which integrations written for it read: `{"<field>": ["message", ...]}` for
+invalid fields, `{"detail": "message"}` otherwise (a few reference endpoints answer
+`{"error": ...}` or `{"message": ...}`: the domain error says which, see
+`services/errors.py`). Every API error body is built by `api_error` or `field_errors`.
 """
 
 import logging
 
+from pyramid.csrf import BadCSRFOrigin, BadCSRFToken
 from pyramid.exceptions import PredicateMismatch
 from pyramid.httpexceptions import (
-    HTTPBadRequest,
     HTTPException,
     HTTPFound,
     HTTPSeeOther,
@@ -16,23 +19,33 @@ from pyramid.httpexceptions import (
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from ..security.policy import LIVEKIT_TOKEN_VIEWS
-from ..services.errors import Conflict, Refused
+from ..services.errors import DomainError
 from ..validation import ValidationError
 
 log = logging.getLogger(__name__)
+
+NOT_AUTHENTICATED = "Authentication credentials were not provided."
+PERMISSION_DENIED = "You do not have permission to perform this action."
+NOT_FOUND = "Not found."
+CSRF_FAILED = "CSRF Failed: CSRF token missing or incorrect."
 
 
 def is_api(request) -> bool:
     return request.path.startswith(("/api/", "/external-api/"))
 
 
-def error_body(code: str, message: str, fields=None) -> dict:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}, "detail": message}
-
-
-def json_error(request, status: int, code: str, message: str, fields=None):
+def api_error(request, status: int, message: str, *, key: str = "detail") -> dict:
     request.response.status = status
-    return error_body(code, message, fields)
+    return {key: message}
+
+
+def field_errors(request, fields: dict, status: int = 400) -> dict:
+    """`{"field": ["message"]}`; a value already a list or an object (per-index errors
+    of a list field) is kept as it is."""
+    request.response.status = status
+    return {
+        name: value if isinstance(value, list | dict) else [value] for name, value in fields.items()
+    }
 
 
 def page_error(request, status: int, title: str, message: str):
@@ -43,26 +56,23 @@ def page_error(request, status: int, title: str, message: str):
 
 @exception_view_config(ValidationError, renderer="json")
 def validation_error(exc, request):
-    code = "invalid" if exc.status == 400 else "not_found"
     if is_api(request):
-        return json_error(request, exc.status, code, exc.message, exc.fields)
+        if exc.fields and exc.status == 400:
+            return field_errors(request, exc.fields)
+        return api_error(request, exc.status, exc.message)
     details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
     title = "Invalid request" if exc.status == 400 else "Not found"
     return page_error(request, exc.status, title, f"{exc.message} {details}".strip())
 
 
-@exception_view_config(Refused, renderer="json")
-def refused(exc, request):
-    if is_api(request):
-        return json_error(request, 403, "forbidden", exc.message)
-    return page_error(request, 403, "Not allowed", exc.message)
+_DOMAIN_TITLES = {403: "Not allowed", 404: "Not found", 409: "Conflict"}
 
 
-@exception_view_config(Conflict, renderer="json")
-def conflict(exc, request):
+@exception_view_config(DomainError, renderer="json")
+def domain_error(exc, request):
     if is_api(request):
-        return json_error(request, 409, "conflict", exc.message)
-    return page_error(request, 409, "Conflict", exc.message)
+        return api_error(request, exc.status, exc.message, key=exc.key)
+    return page_error(request, exc.status, _DOMAIN_TITLES.get(exc.status, "Error"), exc.message)
 
 
 def allowed_methods(request) -> list[str]:
@@ -84,6 +94,13 @@ def allowed_methods(request) -> list[str]:
     return sorted(methods)
 
 
+def not_found_message(request) -> str:
+    """The reference's message: a container whose child is missing names its model
+    ("No Room matches the given query."); anything else is "Not found."."""
+    context = getattr(request, "context", None)
+    return getattr(context, "missing_child_message", None) or NOT_FOUND
+
+
 @notfound_view_config(renderer="json")
 def not_found(exc, request):
     if is_api(request) and isinstance(exc, PredicateMismatch):
@@ -91,14 +108,9 @@ def not_found(exc, request):
         allowed = allowed_methods(request)
         if allowed and request.method not in allowed:
             request.response.headers["Allow"] = ", ".join(allowed)
-            return json_error(
-                request,
-                405,
-                "method_not_allowed",
-                f'Method "{request.method}" not allowed.',
-            )
+            return api_error(request, 405, f'Method "{request.method}" not allowed.')
     if is_api(request):
-        return json_error(request, 404, "not_found", "Not found.")
+        return api_error(request, 404, not_found_message(request))
     return page_error(request, 404, "Not found", "There is nothing at this address.")
 
 
@@ -108,23 +120,11 @@ def forbidden(exc, request):
     if is_api(request):
         if anonymous and request.view_name in LIVEKIT_TOKEN_VIEWS:
             # As the reference: these views take a LiveKit token and advertise no login.
-            return json_error(
-                request, 403, "not_authenticated", "Authentication credentials were not provided."
-            )
+            return api_error(request, 403, NOT_AUTHENTICATED)
         if anonymous:
             request.response.headers["WWW-Authenticate"] = "Session"
-            return json_error(
-                request,
-                401,
-                "not_authenticated",
-                "Authentication credentials were not provided.",
-            )
-        return json_error(
-            request,
-            403,
-            "permission_denied",
-            "You do not have permission to perform this action.",
-        )
+            return api_error(request, 401, NOT_AUTHENTICATED)
+        return api_error(request, 403, PERMISSION_DENIED)
     if anonymous and "HX-Request" in request.headers:
         # htmx would follow a redirect inside the fragment: send the whole page to login.
         returning = request.headers.get("HX-Current-URL", request.application_url + "/")
@@ -140,28 +140,28 @@ def forbidden(exc, request):
     return page_error(request, 403, "Not allowed", "You may not see or do this.")
 
 
-@exception_view_config(HTTPBadRequest, renderer="json")
-def bad_request(exc, request):
-    # Covers BadCSRFToken (a subclass) as well as explicit 400s.
-    message = exc.detail or exc.explanation or "Bad request."
+@exception_view_config(BadCSRFToken, renderer="json")
+@exception_view_config(BadCSRFOrigin, renderer="json")
+def bad_csrf(exc, request):
+    # The reference (DRF) refuses a missing or wrong CSRF token with a 403.
     if is_api(request):
-        return json_error(request, 400, "bad_request", str(message))
-    return page_error(request, 400, "Invalid request", str(message))
+        return api_error(request, 403, CSRF_FAILED)
+    return page_error(request, 403, "Invalid request", str(exc.detail or exc.explanation))
+
+
+THROTTLED = "Request was throttled. Expected available in {} seconds."
 
 
 @exception_view_config(HTTPException, renderer="json")
 def http_exception(exc, request):
     if isinstance(exc, HTTPFound | HTTPSeeOther) or exc.code < 400:
         return exc
+    for name in ("Allow", "Retry-After"):
+        if name in exc.headers:
+            request.response.headers[name] = exc.headers[name]
+    message = str(exc.detail or exc.explanation or exc.title)
     if is_api(request):
-        body = json_error(
-            request,
-            exc.code,
-            exc.title.lower().replace(" ", "_"),
-            str(exc.detail or exc.explanation or exc.title),
-        )
-        for name in ("Allow", "Retry-After"):
-            if name in exc.headers:
-                request.response.headers[name] = exc.headers[name]
-        return body
-    return page_error(request, exc.code, exc.title, str(exc.detail or exc.explanation))
+        if exc.code == 429 and not exc.detail:
+            message = THROTTLED.format(exc.headers.get("Retry-After", "60"))
+        return api_error(request, exc.code, message)
+    return page_error(request, exc.code, exc.title, message)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from meet_web.models import User
-from tests.api_checks import BAD_BODIES, UUID, assert_error
+from tests.api_checks import BAD_BODIES, UUID, assert_bad_body, assert_error
 from tests.conftest import make_user
 
 USERS = "/api/v1.0/users/"
@@ -136,7 +136,7 @@ def test_update_refuses_bad_input(testapp, me, dbsession, method, body, field):
         else {"timezone": "Europe/Paris", **body},
         status=400,
     )
-    assert set(assert_error(res, 400, field)["error"]["fields"]) == {field}
+    assert set(assert_error(res, 400, field)) == {field}
     assert db_state(dbsession) == before
 
 
@@ -153,7 +153,7 @@ def test_update_refuses_a_body_that_is_not_a_json_object(
         content_type=content_type,
         expect_errors=True,
     )
-    assert message in assert_error(res, 400)["detail"]
+    assert_bad_body(res, message)
     assert db_state(dbsession) == before
 
 
@@ -210,7 +210,8 @@ def test_other_methods_are_405(testapp, me, dbsession, method, path, allow):
     ],
 )
 def test_list_refuses_bad_paging(testapp, me, params, field, status):
-    assert_error(testapp.get(USERS, params, status=status), status, field)
+    res = testapp.get(USERS, params, status=status)
+    assert_error(res, status, field if status == 400 else None)
 
 
 # -- search, with `users.allow_listing` on ----------------------------------------

@@ -121,7 +121,7 @@ def test_create_room_bad_input(testapp, cast, dbsession, name, message):
 def test_create_room_without_csrf_token_is_refused(testapp, dbsession, user):
     testapp.login_as(user)
     before = room_count(dbsession)
-    res = testapp.post("/rooms/", {"name": "Sneaky"}, headers={"X-CSRF-Token": ""}, status=400)
+    res = testapp.post("/rooms/", {"name": "Sneaky"}, headers={"X-CSRF-Token": ""}, status=403)
     assert "Invalid request" in res.text
     dbsession.expire_all()
     assert room_count(dbsession) == before
@@ -331,7 +331,7 @@ def test_settings_post_without_csrf_token_writes_nothing(testapp, cast, dbsessio
         "/team-room/settings",
         settings_form(access_level="restricted"),
         headers={"X-CSRF-Token": ""},
-        status=400,
+        status=403,
     )
     dbsession.expire_all()
     assert cast.room.access_level == AccessLevel.PUBLIC
@@ -546,7 +546,7 @@ def test_members_post_without_csrf_token_writes_nothing(testapp, cast, dbsession
         "/team-room/members-remove",
         {"access_id": str(access.id)},
         headers={**HX, "X-CSRF-Token": ""},
-        status=400,
+        status=403,
     )
     assert "member" in accesses(dbsession, cast.room)
 
@@ -631,7 +631,7 @@ def test_account_bad_input(testapp, user, dbsession, changes, message):
 def test_account_post_without_csrf_token_writes_nothing(testapp, user, dbsession):
     testapp.login_as(user)
     testapp.post(
-        "/account", account_form(language="fr-fr"), headers={"X-CSRF-Token": ""}, status=400
+        "/account", account_form(language="fr-fr"), headers={"X-CSRF-Token": ""}, status=403
     )
     dbsession.expire_all()
     assert user.language == "en-us"
@@ -675,7 +675,7 @@ def test_language_selector_bad_language(testapp, user, dbsession):
     testapp.login_as(user)
     testapp.post("/account/language", {"language": "xx"}, status=400)
     testapp.post(
-        "/account/language", {"language": "fr-fr"}, headers={"X-CSRF-Token": ""}, status=400
+        "/account/language", {"language": "fr-fr"}, headers={"X-CSRF-Token": ""}, status=403
     )
     dbsession.expire_all()
     assert user.language == "en-us"

@@ -107,7 +107,7 @@ def test_creation_callback_hands_the_slug_over_once(testapp, new_testapp, cast):
 
 def test_creation_callback_requires_an_id(testapp):
     res = testapp.post_json("/api/v1.0/rooms/creation-callback/", {}, status=400)
-    assert "callback_id" in res.json["error"]["fields"]
+    assert res.json == {"callback_id": ["This field is required."]}
 
 
 def test_failed_creation_leaves_no_callback(testapp, new_testapp, cast):

@@ -16,7 +16,7 @@ def verify(livekit):
 
 def test_unknown_slug_is_404_by_default(testapp):
     res = testapp.get("/api/v1.0/rooms/no-such-room/", status=404)
-    assert res.json["error"]["code"] == "not_found"
+    assert res.json == {"detail": "No Room matches the given query."}
 
 
 @pytest.mark.parametrize("actor", ACTORS)

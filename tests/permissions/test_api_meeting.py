@@ -405,7 +405,7 @@ def test_token_holder_must_be_in_the_meeting_to_mute(testapp, app, cast, meeting
     res = testapp.post_json(
         url(cast.room, "mute-participant"), body, headers=bearer(token), status=403
     )
-    assert res.json["detail"] == "Could not verify caller presence"
+    assert res.json == {"error": "Could not verify caller presence"}
     livekit.add_participant(
         str(cast.room.id), "not-in-the-meeting", state=api.ParticipantInfo.State.DISCONNECTED
     )
@@ -421,7 +421,7 @@ def test_presence_check_failure_refuses(testapp, app, cast, meeting, livekit, fa
     res = testapp.post_json(
         url(cast.room, "mute-participant"), body, headers=bearer(token), status=403
     )
-    assert res.json["detail"] == "Could not verify caller presence"
+    assert res.json == {"error": "Could not verify caller presence"}
 
 
 def test_session_admins_need_no_presence(testapp, cast, meeting, livekit):

@@ -3,12 +3,11 @@
 from pyramid.view import exception_view_config
 
 from ...services.livekit import LiveKitError
-from ..errors import error_body, is_api, page_error
+from ..errors import api_error, is_api, page_error
 
 
 @exception_view_config(LiveKitError, renderer="json")
 def livekit_error(exc, request):
     if not is_api(request):
         return page_error(request, exc.status, "Media server problem", exc.message)
-    request.response.status = exc.status
-    return error_body(exc.code, exc.message)
+    return api_error(request, exc.status, exc.message, key=exc.key)

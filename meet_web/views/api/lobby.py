@@ -3,15 +3,10 @@ from pyramid.view import view_config, view_defaults
 
 from ...resources import RoomResource
 from ...security.permissions import Permission
-from ...services.errors import Refused
+from ...services.errors import NotFound, Refused
 from ...services.lobby import Lobby, ParticipantNotFound, RemovedRecently, TooManyRequests
 from ...validation import Fields, json_body
 from .joining import knock
-
-
-def not_found(request, message: str) -> dict:
-    request.response.status = 404
-    return {"message": message, "detail": message}
 
 
 @view_defaults(context=RoomResource, route_name="api", renderer="json")
@@ -43,11 +38,11 @@ class LobbyApi:
         allow = fields.boolean("allow_entry", required=True)
         fields.check()
         if self.room.is_public:
-            return not_found(self.request, "Room has no lobby system.")
+            raise NotFound("Room has no lobby system.", key="message")
         try:
             self.lobby.decide(self.room.id, str(participant), allow=allow)
-        except ParticipantNotFound:
-            return not_found(self.request, "Participant not found.")
+        except ParticipantNotFound as exc:
+            raise NotFound("Participant not found.", key="message") from exc
         return {"message": "Participant was updated."}
 
     @view_config(

@@ -99,7 +99,7 @@ class ParticipantApi:
             except LiveKitError:
                 present = False
             if not present:
-                raise Refused("Could not verify caller presence")
+                raise Refused("Could not verify caller presence", key="error")
         self.livekit.mute_track(self.room_name, target, track_sid)
         return SUCCESS
 
@@ -158,9 +158,9 @@ class ParticipantApi:
             raise ValidationError({"role": "The owner role cannot be given here."})
         me = str(self.request.user.id)
         if target == me:
-            raise Refused("You cannot change your own role.")
+            raise Refused("You cannot change your own role.", key="error")
         if not self.livekit.is_connected(self.room_name, me):
-            raise Refused("You must be in the meeting to change roles.")
+            raise Refused("You must be in the meeting to change roles.", key="error")
         if not self.livekit.is_connected(self.room_name, target):
             raise LiveKitNotFound("Participant not found")
         user = User.by_id(self.request.dbsession, target)
@@ -169,7 +169,7 @@ class ParticipantApi:
         room = self.context.room
         current = room.role_of(user.id)
         if current == Role.OWNER:
-            raise Refused("Room owners cannot be demoted.")
+            raise Refused("Room owners cannot be demoted.", key="error")
         access = next((a for a in room.accesses if a.user_id == user.id), None)
         if access is None:
             room.accesses.append(ResourceAccess(user=user, role=role))
