@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -187,3 +188,131 @@ def check_page(page: int, size: int, count: int) -> None:
     """A page after the last one is a 404 (the first page always exists, even empty)."""
     if page > 1 and (page - 1) * size >= count:
         raise ValidationError({"page": "Invalid page."}, "Invalid page.", status=404)
+
+
+# -- declared request bodies ------------------------------------------------------------
+# A body is declared once: `Body.parse` validates a request with `Fields` (the messages
+# above), and `Body.json_schema` describes the same rules in the OpenAPI document.
+
+# At least one character that is not white space (values are stripped) and no NUL.
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+
+@dataclass(frozen=True)
+class String:
+    max_length: int = 255
+    description: str = ""
+
+    def read(self, fields: Fields, name: str, required: bool) -> Any:
+        return fields.string(name, required=required, max_length=self.max_length)
+
+    def json_schema(self) -> dict:
+        return {"type": "string", "maxLength": self.max_length, "pattern": NOT_BLANK}
+
+
+@dataclass(frozen=True)
+class Choice:
+    enum: type[StrEnum]
+    nullable: bool = False
+    description: str = ""
+
+    def read(self, fields: Fields, name: str, required: bool) -> Any:
+        return fields.choice(name, self.enum, required=required, nullable=self.nullable)
+
+    def json_schema(self) -> dict:
+        values: list = [m.value for m in self.enum]
+        return {"enum": [*values, None] if self.nullable else values}
+
+
+@dataclass(frozen=True)
+class Boolean:
+    description: str = ""
+
+    def read(self, fields: Fields, name: str, required: bool) -> Any:
+        return fields.boolean(name, required=required)
+
+    def json_schema(self) -> dict:
+        return {"type": "boolean"}
+
+
+@dataclass(frozen=True)
+class Uuid:
+    description: str = ""
+
+    def read(self, fields: Fields, name: str, required: bool) -> Any:
+        return fields.uuid(name, required=required)
+
+    def json_schema(self) -> dict:
+        return {"type": "string", "format": "uuid"}
+
+
+ROOM_CONFIGURATION_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "can_publish_sources": {
+            "type": ["array", "null"],
+            "items": {"enum": list(LIVEKIT_SOURCES)},
+        },
+        "everyone_can_mute": {"type": ["boolean", "null"]},
+    },
+    "additionalProperties": False,
+}
+
+
+@dataclass(frozen=True)
+class RoomConfiguration:
+    description: str = "Who may publish what, and whether everyone may mute others."
+
+    def read(self, fields: Fields, name: str, required: bool) -> Any:
+        return fields.room_configuration(name, required=required)
+
+    def json_schema(self) -> dict:
+        return ROOM_CONFIGURATION_SCHEMA
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A value the view checks itself (its rules are in `schema`)."""
+
+    schema: dict = field(default_factory=dict)
+    description: str = ""
+
+    def read(self, fields: Fields, name: str, required: bool) -> Any:
+        return fields._get(name, required)
+
+    def json_schema(self) -> dict:
+        return self.schema
+
+
+class Body:
+    """A JSON object body: its fields, which are required, and a name for the document."""
+
+    def __init__(self, title: str, /, required: tuple[str, ...] = (), **fields):
+        self.title, self.required, self.fields = title, frozenset(required), fields
+
+    def read(self, request, *, partial: bool = False) -> tuple[dict[str, Any], Fields]:
+        """The values (MISSING when absent) and the unchecked `Fields`, for views that
+        add rules of their own before `check()`."""
+        reader = Fields(json_body(request), partial=partial)
+        values = {
+            name: spec.read(reader, name, name in self.required)
+            for name, spec in self.fields.items()
+        }
+        return values, reader
+
+    def parse(self, request, *, partial: bool = False) -> dict[str, Any]:
+        values, reader = self.read(request, partial=partial)
+        reader.check()
+        return values
+
+    def json_schema(self, *, partial: bool = False) -> dict:
+        properties = {}
+        for name, spec in self.fields.items():
+            schema = dict(spec.json_schema())
+            if spec.description:
+                schema["description"] = spec.description
+            properties[name] = schema
+        schema = {"type": "object", "properties": properties}
+        if self.required and not partial:
+            schema["required"] = sorted(self.required)
+        return schema

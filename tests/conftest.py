@@ -25,6 +25,7 @@ from meet_web import main
 from meet_web.db import SHARED_CONNECTION_KEY, Base
 from meet_web.models import AccessLevel, ResourceAccess, Role, Room, User
 from meet_web.services.ephemeral import EphemeralStore, RedisStore
+from tests.openapi_checks import check_response
 from tests.servers.livekit_fake import FakeLiveKit
 from tests.servers.oidc import OidcProvider, complete_login
 from tests.servers.s3 import S3Server
@@ -225,7 +226,9 @@ class MeetTestApp(TestApp):
         token = (self.cookies.get("csrftoken") or "").strip('"')
         if req.method not in SAFE_METHODS and token and "X-CSRF-Token" not in req.headers:
             req.headers["X-CSRF-Token"] = token
-        return super().do_request(req, status=status, expect_errors=expect_errors)
+        res = super().do_request(req, status=status, expect_errors=expect_errors)
+        check_response(self.app.registry, req, res)
+        return res
 
     def login(self, login: str):
         """Sign in as `login` through the OIDC provider; returns the final response."""

@@ -3,14 +3,24 @@ from pyramid.view import view_config, view_defaults
 from sqlalchemy import func, select
 
 from ...models import ResourceAccess, Role, Room, User
+from ...openapi import PAGING, operation
 from ...resources import AccessContainer, AccessResource, RoomResource
 from ...security.permissions import Permission
 from ...services.errors import Refused
 from ...services.rooms import add_member, change_role, remove_member
-from ...validation import MISSING, Fields, ValidationError, check_page, json_body, page_params
-from .serializers import access_json, page_json
+from ...validation import MISSING, Body, Choice, Uuid, ValidationError, check_page, page_params
+from .serializers import ACCESS_SCHEMA, access_json, page_json, page_schema
 
 MANAGER_ROLES = (Role.ADMINISTRATOR, Role.OWNER)
+
+ACCESS_CREATE_BODY = Body(
+    "AccessCreate",
+    required=("user", "resource"),
+    user=Uuid("The user's id."),
+    resource=Uuid("The room's id."),
+    role=Choice(Role, description="member when absent."),
+)
+ACCESS_UPDATE_BODY = Body("AccessUpdate", required=("role",), role=Choice(Role))
 
 
 @view_defaults(context=AccessContainer, route_name="api", renderer="json")
@@ -19,6 +29,12 @@ class AccessCollectionApi:
         self.context, self.request = context, request
 
     @view_config(request_method="GET", permission=Permission.AUTHENTICATED)
+    @operation(
+        "Every access of the rooms the caller administers",
+        responses={200: page_schema(ACCESS_SCHEMA)},
+        query=PAGING,
+        tag="accesses",
+    )
     def list(self):
         """Every access of every room the caller administers or owns."""
         request = self.request
@@ -39,12 +55,15 @@ class AccessCollectionApi:
         return page_json(request, [access_json(a) for a in rows], count, page, size)
 
     @view_config(request_method="POST", permission=Permission.AUTHENTICATED)
+    @operation(
+        "Give a user a role on a room",
+        body=ACCESS_CREATE_BODY,
+        responses={201: ACCESS_SCHEMA},
+        tag="accesses",
+    )
     def create(self):
-        fields = Fields(json_body(self.request))
-        user_id = fields.uuid("user", required=True)
-        room_id = fields.uuid("resource", required=True)
-        role = fields.choice("role", Role)
-        fields.check()
+        values = ACCESS_CREATE_BODY.parse(self.request)
+        user_id, room_id, role = values["user"], values["resource"], values["role"]
         db = self.request.dbsession
         room = Room.lookup(db, str(room_id))
         if room is None:
@@ -67,14 +86,20 @@ class AccessApi:
         self.context, self.request = context, request
 
     @view_config(request_method="GET", permission=Permission.ACCESS_VIEW)
+    @operation("An access", responses={200: ACCESS_SCHEMA}, tag="accesses")
     def retrieve(self):
         return access_json(self.context.access)
 
     @view_config(request_method=("PUT", "PATCH"), permission=Permission.ACCESS_UPDATE)
+    @operation(
+        "Change an access's role",
+        body=ACCESS_UPDATE_BODY,
+        responses={200: ACCESS_SCHEMA},
+        tag="accesses",
+    )
     def update(self):
-        fields = Fields(json_body(self.request), partial=self.request.method == "PATCH")
-        role = fields.choice("role", Role, required=True)
-        fields.check()
+        values = ACCESS_UPDATE_BODY.parse(self.request, partial=self.request.method == "PATCH")
+        role = values["role"]
         access = self.context.access
         if role is not MISSING:
             change_role(
@@ -87,6 +112,7 @@ class AccessApi:
         return access_json(access)
 
     @view_config(request_method="DELETE", permission=Permission.ACCESS_DELETE)
+    @operation("Remove an access", responses={204: None}, tag="accesses")
     def delete(self):
         remove_member(self.request.dbsession, self.context.access, self.request.identity.user_id)
         return HTTPNoContent()

@@ -9,6 +9,7 @@ from pyramid.view import view_config
 from ...resources import ApiRoot
 from ...security.oidc import LoginError
 from ...services.users import LoginRules, UnknownUser, user_from_claims
+from ...openapi import Query, operation
 from ..errors import page_error
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,13 @@ def callback_url(request) -> str:
     permission=NO_PERMISSION_REQUIRED,
     renderer="errors/error.jinja2",
 )
+@operation(
+    "Start the OpenID Connect sign-in (a browser step: redirects to the provider)",
+    responses={302: None},
+    query=(Query("returnTo", {"type": "string"}, "A path on this site to come back to."),),
+    tag="auth",
+    html_errors=True,
+)
 def authenticate(request):
     oidc = request.registry["oidc"]
     request.session[RETURN_TO_KEY] = safe_return_to(request.GET.get("returnTo"))
@@ -70,6 +78,17 @@ def authenticate(request):
     permission=NO_PERMISSION_REQUIRED,
     renderer="errors/error.jinja2",
 )
+@operation(
+    "The provider's redirect back after sign-in (a browser step)",
+    responses={302: None},
+    query=(
+        Query("code", {"type": "string"}),
+        Query("state", {"type": "string"}),
+        Query("error", {"type": "string"}),
+    ),
+    tag="auth",
+    html_errors=True,
+)
 def callback(request):
     oidc = request.registry["oidc"]
     try:
@@ -92,6 +111,7 @@ def callback(request):
     request_method="GET",
     permission=NO_PERMISSION_REQUIRED,
 )
+@operation("Sign out (a browser step)", responses={302: None}, tag="auth", html_errors=True)
 def logout(request):
     headers = forget(request)
     home = request.application_url + "/"

@@ -3,9 +3,19 @@
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from ...openapi import operation
 from ...resources import RoomContainer
 from ...services.ephemeral import EphemeralStore
-from ...validation import Fields, json_body
+from ...validation import Body, String
+from .serializers import object_schema
+
+CALLBACK_BODY = Body("CreationCallback", required=("callback_id",), callback_id=String(255))
+CALLBACK_SCHEMA = object_schema(
+    {
+        "status": {"const": "success"},
+        "room": {"type": "object", "properties": {"slug": {"type": "string"}}},
+    }
+)
 
 
 def callback_key(callback_id: str) -> str:
@@ -25,10 +35,14 @@ def remember_created_room(request, callback_id: str, slug: str) -> None:
     renderer="json",
     permission=NO_PERMISSION_REQUIRED,
 )
+@operation(
+    "The slug of the room created with this callback_id (once; then an empty room)",
+    body=CALLBACK_BODY,
+    responses={200: CALLBACK_SCHEMA},
+    tag="rooms",
+)
 def creation_callback(request):
     """The first poll after creation gets the slug; later polls get an empty room."""
-    fields = Fields(json_body(request))
-    callback_id = fields.string("callback_id", required=True, max_length=255)
-    fields.check()
+    callback_id = CALLBACK_BODY.parse(request)["callback_id"]
     room = request.find_service(EphemeralStore).take(callback_key(callback_id))
     return {"status": "success", "room": room or {}}

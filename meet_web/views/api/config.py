@@ -1,7 +1,21 @@
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from ...openapi import operation
 from ...resources import ApiRoot
+
+CONFIG_SCHEMA = {
+    "type": "object",
+    "required": ["LANGUAGE_CODE", "recording", "telephony", "livekit", "resource"],
+    "properties": {
+        "LANGUAGE_CODE": {"type": "string"},
+        "recording": {"type": "object"},
+        "telephony": {"type": "object"},
+        "livekit": {"type": "object"},
+        "resource": {"type": "object"},
+    },
+    "description": "The frontend configuration, with frontend.configuration merged in.",
+}
 
 
 @view_config(
@@ -12,6 +26,7 @@ from ...resources import ApiRoot
     renderer="json",
     permission=NO_PERMISSION_REQUIRED,
 )
+@operation("The frontend configuration", responses={200: CONFIG_SCHEMA}, tag="config")
 def get_config(request):
     s = request.registry.settings
     return {

@@ -7,9 +7,19 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPTooManyRequests
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from ...openapi import operation
 from ...resources import DiagnosticsSection
 from ...services.ephemeral import EphemeralStore
 from ...services.livekit import CONNECTION_TEST_PREFIX, LiveKitGateway
+from .serializers import LIVEKIT_BLOCK_SCHEMA, object_schema
+
+CONNECTION_TEST_SCHEMA = object_schema(
+    {
+        "livekit": object_schema(
+            {**LIVEKIT_BLOCK_SCHEMA["properties"], "expires_in": {"type": "integer"}}
+        )
+    }
+)
 
 
 @view_config(
@@ -20,6 +30,11 @@ from ...services.livekit import CONNECTION_TEST_PREFIX, LiveKitGateway
     renderer="json",
     permission=NO_PERMISSION_REQUIRED,
     require_csrf=False,
+)
+@operation(
+    "A short-lived token for a throw-away LiveKit room (diagnostics.connection_test_enabled)",
+    responses={200: CONNECTION_TEST_SCHEMA},
+    tag="diagnostics",
 )
 def connection_test(request):
     settings = request.registry.settings

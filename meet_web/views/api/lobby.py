@@ -1,12 +1,31 @@
 from pyramid.httpexceptions import HTTPTooManyRequests
 from pyramid.view import view_config, view_defaults
 
+from ...openapi import operation
 from ...resources import RoomResource
 from ...security.permissions import Permission
 from ...services.errors import NotFound, Refused
 from ...services.lobby import Lobby, ParticipantNotFound, RemovedRecently, TooManyRequests
-from ...validation import Fields, json_body
+from ...validation import Body, Boolean, String, Uuid
 from .joining import knock
+from .serializers import LIVEKIT_BLOCK_SCHEMA, LOBBY_ENTRY_SCHEMA, MESSAGE_SCHEMA, object_schema
+
+REQUEST_ENTRY_BODY = Body(
+    "RequestEntry", required=("username",), username=String(255, "The name to show.")
+)
+ENTER_BODY = Body(
+    "Enter",
+    required=("participant_id", "allow_entry"),
+    participant_id=Uuid("The waiting participant's id."),
+    allow_entry=Boolean("true admits them, false denies them."),
+)
+REQUEST_ENTRY_SCHEMA = object_schema(
+    {
+        **LOBBY_ENTRY_SCHEMA["properties"],
+        "livekit": {"anyOf": [{"type": "null"}, LIVEKIT_BLOCK_SCHEMA]},
+    }
+)
+WAITING_SCHEMA = object_schema({"participants": {"type": "array", "items": LOBBY_ENTRY_SCHEMA}})
 
 
 @view_defaults(context=RoomResource, route_name="api", renderer="json")
@@ -19,10 +38,14 @@ class LobbyApi:
     @view_config(
         name="request-entry", request_method="POST", permission=Permission.ROOM_REQUEST_ENTRY
     )
+    @operation(
+        "Knock at the room's door (poll about once a second); admitted callers get a token",
+        body=REQUEST_ENTRY_BODY,
+        responses={200: REQUEST_ENTRY_SCHEMA},
+        tag="lobby",
+    )
     def request_entry(self):
-        fields = Fields(json_body(self.request))
-        username = fields.string("username", required=True, max_length=255)
-        fields.check()
+        username = REQUEST_ENTRY_BODY.parse(self.request)["username"]
         try:
             entry, livekit = knock(self.request, self.context, username)
         except TooManyRequests as exc:
@@ -32,11 +55,15 @@ class LobbyApi:
         return {**entry.as_json(), "livekit": livekit}
 
     @view_config(name="enter", request_method="POST", permission=Permission.ROOM_MANAGE)
+    @operation(
+        "Admit or deny a waiting participant",
+        body=ENTER_BODY,
+        responses={200: MESSAGE_SCHEMA},
+        tag="lobby",
+    )
     def enter(self):
-        fields = Fields(json_body(self.request))
-        participant = fields.uuid("participant_id", required=True)
-        allow = fields.boolean("allow_entry", required=True)
-        fields.check()
+        values = ENTER_BODY.parse(self.request)
+        participant, allow = values["participant_id"], values["allow_entry"]
         if self.room.is_public:
             raise NotFound("Room has no lobby system.", key="message")
         try:
@@ -47,6 +74,9 @@ class LobbyApi:
 
     @view_config(
         name="waiting-participants", request_method="GET", permission=Permission.ROOM_MANAGE
+    )
+    @operation(
+        "The participants waiting in the lobby", responses={200: WAITING_SCHEMA}, tag="lobby"
     )
     def waiting_participants(self):
         if self.room.is_public:

@@ -13,12 +13,14 @@ from livekit import api
 from pyramid.view import view_config, view_defaults
 
 from ...models import ResourceAccess, Role, User
+from ...openapi import operation
 from ...resources import RoomResource
 from ...security.permissions import Permission
 from ...services.errors import Refused
 from ...services.livekit import LiveKitError, LiveKitGateway, LiveKitNotFound
 from ...services.lobby import Lobby
-from ...validation import MISSING, Fields, ValidationError, json_body
+from ...validation import MISSING, Body, Boolean, Choice, Raw, String, ValidationError
+from .serializers import SUCCESS_SCHEMA, object_schema
 
 PERMISSION_FIELDS = {
     "can_subscribe": bool,
@@ -39,6 +41,46 @@ SOURCES = {
     "screen_share_audio": api.TrackSource.SCREEN_SHARE_AUDIO,
 }
 SUCCESS = {"status": "success"}
+
+_IDENTITY = String(255, "The participant's LiveKit identity.")
+MUTE_BODY = Body(
+    "MuteParticipant",
+    required=("participant_identity", "track_sid"),
+    participant_identity=_IDENTITY,
+    track_sid=String(255, "The track to mute."),
+)
+UPDATE_BODY = Body(
+    "UpdateParticipant",
+    required=("participant_identity",),
+    participant_identity=_IDENTITY,
+    name=String(255),
+    metadata=Raw({"type": "object"}),
+    attributes=Raw({"type": "object", "additionalProperties": {"type": "string"}}),
+    permission=Raw(
+        {
+            "type": "object",
+            "properties": {
+                name: {"type": "boolean"} if kind is bool else {"type": "array"}
+                for name, kind in PERMISSION_FIELDS.items()
+                if name not in FORBIDDEN_PERMISSION_FIELDS
+            },
+            "additionalProperties": False,
+        },
+        "LiveKit participant permissions; hidden, recorder and agent may not be set.",
+    ),
+)
+IDENTITY_BODY = Body(
+    "Participant", required=("participant_identity",), participant_identity=_IDENTITY
+)
+ROLE_BODY = Body(
+    "ParticipantRole",
+    required=("participant_identity", "role"),
+    participant_identity=_IDENTITY,
+    role=Choice(Role, description="member or administrator (owner is refused)."),
+)
+HAND_BODY = Body("ToggleHand", required=("raised",), raised=Boolean())
+RENAME_BODY = Body("Rename", required=("name",), name=String(255))
+ROLE_SCHEMA = object_schema({"role": {"type": "string"}, "livekit_synced": {"type": "boolean"}})
 
 
 def parse_permission(value) -> api.ParticipantPermission:
@@ -75,9 +117,6 @@ class ParticipantApi:
         self.room_name = str(context.room.id)
         self.livekit = request.find_service(LiveKitGateway)
 
-    def _identity_field(self, fields: Fields):
-        return fields.string("participant_identity", required=True, max_length=255)
-
     def _caller_livekit_identity(self) -> str:
         identity = self.request.identity
         if identity is None or identity.livekit_room != self.room_name:
@@ -87,11 +126,15 @@ class ParticipantApi:
     @view_config(
         name="mute-participant", request_method="POST", permission=Permission.PARTICIPANT_MUTE
     )
+    @operation(
+        "Mute a participant's track (admins, or anyone when everyone_can_mute)",
+        body=MUTE_BODY,
+        responses={200: SUCCESS_SCHEMA},
+        tag="participants",
+    )
     def mute(self):
-        fields = Fields(json_body(self.request))
-        target = self._identity_field(fields)
-        track_sid = fields.string("track_sid", required=True, max_length=255)
-        fields.check()
+        values = MUTE_BODY.parse(self.request)
+        target, track_sid = values["participant_identity"], values["track_sid"]
         if not self.request.has_permission(Permission.ROOM_MANAGE, self.context):
             caller = self._caller_livekit_identity()
             try:
@@ -106,13 +149,17 @@ class ParticipantApi:
     @view_config(
         name="update-participant", request_method="POST", permission=Permission.ROOM_MANAGE
     )
+    @operation(
+        "Change a participant's name, metadata, attributes or permissions",
+        body=UPDATE_BODY,
+        responses={200: SUCCESS_SCHEMA},
+        tag="participants",
+    )
     def update(self):
-        data = json_body(self.request)
-        fields = Fields(data)
-        target = self._identity_field(fields)
-        name = fields.string("name", max_length=255)
-        fields.check()
-        metadata, attributes = data.get("metadata"), data.get("attributes")
+        values = UPDATE_BODY.parse(self.request)
+        target, name = values["participant_identity"], values["name"]
+        metadata = None if values["metadata"] is MISSING else values["metadata"]
+        attributes = None if values["attributes"] is MISSING else values["attributes"]
         if metadata is not None and not isinstance(metadata, dict):
             raise ValidationError({"metadata": "Must be an object."})
         if attributes is not None and (
@@ -120,7 +167,9 @@ class ParticipantApi:
             or not all(isinstance(v, str) for v in attributes.values())
         ):
             raise ValidationError({"attributes": "Must be an object of strings."})
-        permission = parse_permission(data["permission"]) if "permission" in data else None
+        permission = None
+        if values["permission"] is not MISSING:
+            permission = parse_permission(values["permission"])
         if name is MISSING and not metadata and not attributes and permission is None:
             raise ValidationError(
                 {"name": "Give at least one of name, metadata, attributes or permission."}
@@ -138,10 +187,14 @@ class ParticipantApi:
     @view_config(
         name="remove-participant", request_method="POST", permission=Permission.ROOM_MANAGE
     )
+    @operation(
+        "Remove a participant from the meeting (they may not knock again for a while)",
+        body=IDENTITY_BODY,
+        responses={200: SUCCESS_SCHEMA},
+        tag="participants",
+    )
     def remove(self):
-        fields = Fields(json_body(self.request))
-        target = self._identity_field(fields)
-        fields.check()
+        target = IDENTITY_BODY.parse(self.request)["participant_identity"]
         self.request.find_service(Lobby).participant_removed(self.context.room.id, target)
         self.livekit.remove_participant(self.room_name, target)
         return SUCCESS
@@ -149,11 +202,15 @@ class ParticipantApi:
     @view_config(
         name="update-participant-role", request_method="POST", permission=Permission.ROOM_MANAGE
     )
+    @operation(
+        "Make a connected participant a member or an administrator of the room",
+        body=ROLE_BODY,
+        responses={200: ROLE_SCHEMA},
+        tag="participants",
+    )
     def update_role(self):
-        fields = Fields(json_body(self.request))
-        target = self._identity_field(fields)
-        role = fields.choice("role", Role, required=True)
-        fields.check()
+        values = ROLE_BODY.parse(self.request)
+        target, role = values["participant_identity"], values["role"]
         if role == Role.OWNER:
             raise ValidationError({"role": "The owner role cannot be given here."})
         me = str(self.request.user.id)
@@ -186,10 +243,14 @@ class ParticipantApi:
         return {"role": str(role), "livekit_synced": synced}
 
     @view_config(name="toggle-hand", request_method="POST", permission=Permission.PARTICIPANT_SELF)
+    @operation(
+        "Raise or lower the caller's hand (LiveKit token)",
+        body=HAND_BODY,
+        responses={200: SUCCESS_SCHEMA},
+        tag="participants",
+    )
     def toggle_hand(self):
-        fields = Fields(json_body(self.request))
-        raised = fields.boolean("raised", required=True)
-        fields.check()
+        raised = HAND_BODY.parse(self.request)["raised"]
         caller = self._caller_livekit_identity()
         # LiveKit deletes an attribute set to the empty string: that lowers the hand.
         stamp = datetime.now(UTC).isoformat() if raised else ""
@@ -197,10 +258,14 @@ class ParticipantApi:
         return SUCCESS
 
     @view_config(name="rename", request_method="POST", permission=Permission.PARTICIPANT_SELF)
+    @operation(
+        "Change the caller's display name (LiveKit token)",
+        body=RENAME_BODY,
+        responses={200: SUCCESS_SCHEMA},
+        tag="participants",
+    )
     def rename(self):
-        fields = Fields(json_body(self.request))
-        name = fields.string("name", required=True, max_length=255)
-        fields.check()
+        name = RENAME_BODY.parse(self.request)["name"]
         caller = self._caller_livekit_identity()
         signed_in = self.request.identity.livekit_attributes.get("is_authenticated") == "true"
         can_edit = self.request.registry.settings[

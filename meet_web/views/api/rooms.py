@@ -7,15 +7,37 @@ from sqlalchemy.orm import selectinload
 from ...db import after_commit
 from ...models import AccessLevel, ResourceAccess, Room
 from ...models.room import NAME_MAX_LENGTH
+from ...openapi import PAGING, Query, operation
 from ...resources import RoomContainer, RoomResource, UnregisteredRoom
 from ...security.permissions import Permission
 from ...services.livekit import LiveKitGateway
 from ...services.lobby import Lobby
 from ...services.rooms import RoomDefaults, create_room, update_room
-from ...validation import MISSING, Fields, check_page, json_body, page_params
+from ...validation import MISSING, Body, Choice, RoomConfiguration, String, check_page, page_params
 from .callbacks import remember_created_room
 from .joining import livekit_block, participant_identity, requested_name
-from .serializers import page_json, room_json
+from .serializers import (
+    ROOM_SCHEMA,
+    UNREGISTERED_ROOM_SCHEMA,
+    page_json,
+    page_schema,
+    room_json,
+)
+
+ROOM_BODY = Body(
+    "Room",
+    required=("name",),
+    name=String(NAME_MAX_LENGTH, "The room's name; its slug is made from it."),
+    access_level=Choice(AccessLevel, description="Who may join without the lobby."),
+    configuration=RoomConfiguration(),
+)
+ROOM_CREATE_BODY = Body(
+    "RoomCreate",
+    required=("name",),
+    **ROOM_BODY.fields,
+    callback_id=String(255, "Hands the new slug to `POST /rooms/creation-callback/`."),
+)
+USERNAME = Query("username", {"type": "string"}, "The display name to put in the token.")
 
 
 def room_for_caller(request, context: RoomResource) -> dict:
@@ -53,6 +75,12 @@ class RoomCollectionApi:
         self.context, self.request = context, request
 
     @view_config(request_method="GET", permission=NO_PERMISSION_REQUIRED)
+    @operation(
+        "Rooms the caller has a role on",
+        responses={200: page_schema(ROOM_SCHEMA)},
+        query=PAGING,
+        tag="rooms",
+    )
     def list(self):
         """Rooms the caller has a role on; anonymous callers get an empty page."""
         request = self.request
@@ -76,20 +104,20 @@ class RoomCollectionApi:
         return page_json(request, items, count, page, size)
 
     @view_config(request_method="POST", permission=Permission.ROOM_CREATE)
+    @operation(
+        "Create a room; the caller becomes its owner",
+        body=ROOM_CREATE_BODY,
+        responses={201: ROOM_SCHEMA},
+        tag="rooms",
+    )
     def create(self):
-        fields = Fields(json_body(self.request))
-        name = fields.string("name", required=True, max_length=NAME_MAX_LENGTH)
-        access_level = fields.choice("access_level", AccessLevel)
-        configuration = fields.room_configuration("configuration")
-        callback_id = fields.string("callback_id", max_length=255)
-        fields.check()
+        values = ROOM_CREATE_BODY.parse(self.request)
+        callback_id = values.pop("callback_id")
         room = create_room(
             self.request.dbsession,
             self.request.user,
             self.request.find_service(RoomDefaults),
-            name=name,
-            access_level=access_level,
-            configuration=configuration,
+            **values,
         )
         if callback_id is not MISSING:
             after_commit(self.request, remember_created_room, self.request, callback_id, room.slug)
@@ -104,6 +132,7 @@ class RoomCollectionApi:
     renderer="json",
     permission=Permission.ROOM_VIEW,
 )
+@operation("", undocumented="documented as GET /rooms/{id}/ (its second answer shape)")
 def retrieve_unregistered(context, request):
     """The reference's answer for a slug no room has, when the setting allows it."""
     return {
@@ -128,28 +157,31 @@ class RoomApi:
         self.context, self.request = context, request
 
     @view_config(request_method="GET", permission=Permission.ROOM_VIEW)
+    @operation(
+        "A room; with a LiveKit token for those who may join without the lobby",
+        responses={200: {"anyOf": [ROOM_SCHEMA, UNREGISTERED_ROOM_SCHEMA]}},
+        query=(USERNAME,),
+        tag="rooms",
+    )
     def retrieve(self):
         return room_for_caller(self.request, self.context)
 
     @view_config(request_method=("PUT", "PATCH"), permission=Permission.ROOM_MANAGE)
+    @operation(
+        "Change a room (PATCH: only the fields given)",
+        body=ROOM_BODY,
+        responses={200: ROOM_SCHEMA},
+        tag="rooms",
+    )
     def update(self):
-        fields = Fields(json_body(self.request), partial=self.request.method == "PATCH")
-        name = fields.string("name", required=True, max_length=NAME_MAX_LENGTH)
-        access_level = fields.choice("access_level", AccessLevel)
-        configuration = fields.room_configuration("configuration")
-        fields.check()
-        changed = update_room(
-            self.request.dbsession,
-            self.context.room,
-            name=name,
-            access_level=access_level,
-            configuration=configuration,
-        )
+        values = ROOM_BODY.parse(self.request, partial=self.request.method == "PATCH")
+        changed = update_room(self.request.dbsession, self.context.room, **values)
         if changed:
             sync_after_commit(self.request, self.context.room)
         return room_for_caller(self.request, self.context)
 
     @view_config(request_method="DELETE", permission=Permission.ROOM_DELETE)
+    @operation("Delete a room (owners)", responses={204: None}, tag="rooms")
     def delete(self):
         self.request.dbsession.delete(self.context.room)
         self.request.dbsession.flush()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from math import ceil
 from urllib.parse import urlencode
 
-from ...validation import check_page
+from ...models import AccessLevel, Role
+from ...validation import ROOM_CONFIGURATION_SCHEMA, check_page
 
 
 def user_json(user) -> dict:
@@ -70,3 +71,93 @@ def page_json(request, items: list, count: int, page: int, size: int) -> dict:
         "previous": link(page - 1) if page > 1 else None,
         "results": items,
     }
+
+
+# -- the same shapes as JSON Schema, for the OpenAPI document ---------------------------
+# Kept beside the functions that build them; the functional tests validate every JSON
+# answer they receive against these, so the two cannot drift apart.
+
+_STRING_OR_NULL = {"type": ["string", "null"]}
+_ACCESS_LEVEL = {"enum": [level.value for level in AccessLevel]}
+_ROLE = {"enum": [role.value for role in Role]}
+
+
+def object_schema(required: dict, optional: dict | None = None) -> dict:
+    return {
+        "type": "object",
+        "properties": {**required, **(optional or {})},
+        "required": sorted(required),
+        "additionalProperties": False,
+    }
+
+
+USER_SCHEMA = object_schema(
+    {
+        "id": {"type": "string", "format": "uuid"},
+        "email": _STRING_OR_NULL,
+        "full_name": _STRING_OR_NULL,
+        "short_name": _STRING_OR_NULL,
+        "timezone": {"type": "string"},
+        "language": {"type": "string"},
+        "default_room_access_level": {"enum": [*_ACCESS_LEVEL["enum"], None]},
+        "default_room_configuration": ROOM_CONFIGURATION_SCHEMA,
+    }
+)
+ACCESS_SCHEMA = object_schema(
+    {
+        "id": {"type": "string", "format": "uuid"},
+        "user": {"type": "string", "format": "uuid"},
+        "resource": {"type": "string", "format": "uuid"},
+        "role": _ROLE,
+    }
+)
+NESTED_ACCESS_SCHEMA = object_schema({**ACCESS_SCHEMA["properties"], "user": USER_SCHEMA})
+LIVEKIT_BLOCK_SCHEMA = object_schema(
+    {"url": {"type": "string"}, "room": {"type": "string"}, "token": {"type": "string"}}
+)
+ROOM_SCHEMA = object_schema(
+    {
+        "id": {"type": "string", "format": "uuid"},
+        "name": {"type": "string"},
+        "slug": {"type": "string"},
+        "configuration": ROOM_CONFIGURATION_SCHEMA,
+        "access_level": _ACCESS_LEVEL,
+        "is_administrable": {"type": "boolean"},
+    },
+    {
+        "pin_code": _STRING_OR_NULL,
+        "accesses": {"type": "array", "items": NESTED_ACCESS_SCHEMA},
+        "livekit": LIVEKIT_BLOCK_SCHEMA,
+    },
+)
+UNREGISTERED_ROOM_SCHEMA = object_schema(
+    {
+        "id": {"type": "null"},
+        "slug": {"type": "string"},
+        "is_administrable": {"const": False},
+        "access_level": {"const": "public"},
+        "livekit": LIVEKIT_BLOCK_SCHEMA,
+    }
+)
+LOBBY_ENTRY_SCHEMA = object_schema(
+    {
+        "id": {"type": "string"},
+        "username": {"type": "string"},
+        "status": {"enum": ["unknown", "waiting", "accepted", "denied"]},
+        "color": {"type": "string"},
+    }
+)
+SUCCESS_SCHEMA = object_schema({"status": {"const": "success"}})
+MESSAGE_SCHEMA = object_schema({"message": {"type": "string"}})
+
+
+def page_schema(items: dict) -> dict:
+    link = {"type": ["string", "null"], "format": "uri"}
+    return object_schema(
+        {
+            "count": {"type": "integer", "minimum": 0},
+            "next": link,
+            "previous": link,
+            "results": {"type": "array", "items": items},
+        }
+    )

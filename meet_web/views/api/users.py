@@ -6,12 +6,22 @@ from pyramid.view import view_config, view_defaults
 from sqlalchemy import func, select
 
 from ...models import AccessLevel, User
+from ...openapi import PAGING, Query, operation
 from ...resources import UserContainer, UserResource
 from ...security.permissions import Permission
-from ...validation import MISSING, Fields, check_page, json_body, page_params
-from .serializers import page_json, user_json
+from ...validation import MISSING, Body, Choice, RoomConfiguration, String, check_page, page_params
+from .serializers import USER_SCHEMA, page_json, page_schema, user_json
 
 SEARCH_LIMIT = 50  # a search shows at most this many users, whatever the page
+
+USER_UPDATE_BODY = Body(
+    "UserUpdate",
+    timezone=String(64, "An IANA time zone name."),
+    language=String(10, "One of the site's languages (app.languages)."),
+    default_room_access_level=Choice(AccessLevel, nullable=True),
+    default_room_configuration=RoomConfiguration(),
+)
+ALWAYS_405 = "always answers 405, as the reference"
 
 
 @cache
@@ -25,6 +35,12 @@ class UserCollectionApi:
         self.context, self.request = context, request
 
     @view_config(request_method="GET", permission=Permission.AUTHENTICATED)
+    @operation(
+        "Users whose email contains q (only when users.allow_listing is on)",
+        responses={200: page_schema(USER_SCHEMA)},
+        query=(Query("q", {"type": "string"}, "Part of an email address."), *PAGING),
+        tag="users",
+    )
     def list(self):
         """Empty unless `users.allow_listing`: listing users leaks who has an account."""
         request = self.request
@@ -45,10 +61,12 @@ class UserCollectionApi:
         return page_json(request, [user_json(u) for u in users], count, page, size)
 
     @view_config(name="me", request_method="GET", permission=Permission.AUTHENTICATED)
+    @operation("The signed-in user", responses={200: USER_SCHEMA}, tag="users")
     def me(self):
         return user_json(self.request.user)
 
     @view_config(request_method="POST", permission=Permission.AUTHENTICATED)
+    @operation("", undocumented=ALWAYS_405)
     def create(self):
         raise HTTPMethodNotAllowed(headers={"Allow": "GET"})
 
@@ -59,12 +77,15 @@ class UserApi:
         self.context, self.request = context, request
 
     @view_config(request_method=("PUT", "PATCH"), permission=Permission.USER_UPDATE)
+    @operation(
+        "Change the signed-in user's preferences",
+        body=USER_UPDATE_BODY,
+        responses={200: USER_SCHEMA},
+        tag="users",
+    )
     def update(self):
-        fields = Fields(json_body(self.request), partial=True)
-        timezone = fields.string("timezone", max_length=64)
-        language = fields.string("language", max_length=10)
-        level = fields.choice("default_room_access_level", AccessLevel, nullable=True)
-        configuration = fields.room_configuration("default_room_configuration")
+        values, fields = USER_UPDATE_BODY.read(self.request, partial=True)
+        timezone, language = values["timezone"], values["language"]
         if timezone is not MISSING and timezone not in valid_timezones():
             fields.errors["timezone"] = f"'{timezone}' is not a known time zone."
         languages = self.request.registry.settings["app.languages"]
@@ -72,17 +93,13 @@ class UserApi:
             fields.errors["language"] = f"Expected one of: {', '.join(languages)}."
         fields.check()
         user = self.context.user
-        for name, value in (
-            ("timezone", timezone),
-            ("language", language),
-            ("default_room_access_level", level),
-            ("default_room_configuration", configuration),
-        ):
+        for name, value in values.items():
             if value is not MISSING:
                 setattr(user, name, value)
         self.request.dbsession.flush()
         return user_json(user)
 
     @view_config(request_method=("GET", "POST", "DELETE"), permission=Permission.AUTHENTICATED)
+    @operation("", undocumented=ALWAYS_405)
     def not_allowed(self):
         raise HTTPMethodNotAllowed(headers={"Allow": "PUT, PATCH"})

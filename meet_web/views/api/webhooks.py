@@ -5,9 +5,13 @@ import logging
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from ...openapi import operation
 from ...resources import RoomContainer
 from ...services.livekit import CONNECTION_TEST_PREFIX, InvalidWebhook, LiveKitGateway
 from ...services.webhooks import WebhookHandlerError, WebhookRouter, event_room_name
+
+from ...validation import Body, Raw
+from .serializers import object_schema
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +29,19 @@ def answer(request, status: int, outcome: str) -> dict:
     renderer="json",
     permission=NO_PERMISSION_REQUIRED,
     require_csrf=False,
+)
+@operation(
+    "LiveKit's webhook (signed: Authorization holds a JWT over the body's SHA-256)",
+    body=Body(
+        "LiveKitWebhookEvent",
+        required=("event",),
+        event=Raw({"type": "string"}, "room_started, participant_joined, ..."),
+        id=Raw({"type": "string"}),
+        room=Raw({"type": "object"}),
+        participant=Raw({"type": "object"}),
+    ),
+    responses={200: object_schema({"status": {"enum": ["success", "error"]}})},
+    tag="webhooks",
 )
 def livekit_webhook(request):
     authorization = request.headers.get("Authorization")
