@@ -11,7 +11,7 @@ LOCALE_DIR = meet_web/i18n/locale
 PO_FILES = $(wildcard $(LOCALE_DIR)/*/LC_MESSAGES/meet_web.po)
 MO_FILES = $(PO_FILES:.po=.mo)
 
-.PHONY: help install locales messages run test test-pg test-browser lint fmt migrate revision initdb clean bench
+.PHONY: help install locales messages run test test-pg test-browser fuzz lint fmt migrate revision initdb clean bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -70,6 +70,12 @@ test-pg: install ## the suite on PostgreSQL and Redis ($(PG_TEST_URL), $(REDIS_T
 
 test-browser: install ## browser tests in headless Chromium (needs /usr/bin/chromium)
 	$(BIN)/pytest -m browser
+
+FUZZ_EXAMPLES ?= 300
+FUZZ_SEED ?= 0
+fuzz: install ## schemathesis with far more requests than make test (FUZZ_EXAMPLES, FUZZ_SEED)
+	MEET_TEST_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MEET_TEST_FUZZ_SEED=$(FUZZ_SEED) MEET_TEST_FUZZ_VERBOSE=1 \
+	  $(BIN)/pytest -m fuzz --timeout=0 tests/fuzz
 
 lint: install ## ruff check and format check
 	$(BIN)/ruff check meet_web tests alembic bench

@@ -10,9 +10,12 @@
 //   password.  The login becomes the subject:
 //     sub            = login
 //     email          = login if it contains "@", else "<login>@example.org"
-//     email_verified = true
+//     email_verified = true, except for a login starting with "unverified"
 //     name           = "<Capitalised local part> Example" (given_name / family_name)
 //     groups         = ["operators"] if login starts with "operator", else []
+//   A login starting with "shifting-sub" gets another subject from the userinfo
+//   endpoint ("<login>-elsewhere") than in its ID token: a provider a relying party
+//   must not trust (OIDC Core 5.3.2).
 // * One confidential client (client_secret_basic or client_secret_post),
 //   authorization_code + refresh_token, response_type code, PKCE S256 required.
 //   Nominal redirect URI http://localhost/api/v1.0/callback/, but ANY redirect
@@ -77,7 +80,7 @@ function claimsFor(login) {
   return {
     sub: login,
     email,
-    email_verified: true,
+    email_verified: !login.startsWith('unverified'),
     name: `${givenName} ${familyName}`,
     given_name: givenName,
     family_name: familyName,
@@ -86,8 +89,11 @@ function claimsFor(login) {
 }
 
 async function findAccount(ctx, sub) {
+  // oidc-provider always answers the account's id as `sub`: a shifting subject has to
+  // be another account id, on the userinfo endpoint only.
+  const shifted = ctx?.oidc?.route === 'userinfo' && sub.startsWith('shifting-sub');
   return {
-    accountId: sub,
+    accountId: shifted ? `${sub}-elsewhere` : sub,
     async claims() {
       return claimsFor(sub);
     },

@@ -4,11 +4,13 @@ import os
 
 from pyramid.config import Configurator
 
+from . import logs
 from .resources import SiteRoot
 from .settings import load_settings
 
 
 def main(global_config=None, **ini_settings):
+    logs.install()  # before anything logs: one record, one line
     settings = load_settings(ini_settings, os.environ)
     with Configurator(settings=settings, root_factory=SiteRoot) as config:
         for name in (

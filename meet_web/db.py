@@ -8,6 +8,7 @@ commits to a savepoint of the test's outer transaction, which the test rolls bac
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from datetime import UTC, datetime
 
@@ -27,6 +28,8 @@ NAMING_CONVENTION = {
 }
 
 SHARED_CONNECTION_KEY = "meet_web.connection"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+BEGIN_IMMEDIATE = "meet_web_begin_immediate"  # an execution option, read on SQLite only
 
 
 def utcnow() -> datetime:
@@ -62,12 +65,26 @@ class BaseModel(Base):
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        # A writer waits up to 30 s for another's lock (pysqlite's busy timeout) rather
+        # than failing after pysqlite's default of 5 s.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _fix_sqlite_transactions(engine)
+        _retry_sqlite_lock_errors(engine)
         return engine
     # No pre-ping (it costs a round trip per request); connections are recycled hourly
     # and a request that meets a dropped connection is retried by pyramid_retry.
-    return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=3600)
+    engine = create_engine(url, pool_size=10, max_overflow=10, pool_recycle=3600)
+    _retry_after_disconnects(engine)
+    return engine
+
+
+def _retry_after_disconnects(engine: Engine) -> None:
+    # A server restart leaves dead connections in the pool; SQLAlchemy invalidates the
+    # one that failed (and the pool), and the request is worth one more attempt.
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context):
+        if context.is_disconnect and context.sqlalchemy_exception is not None:
+            mark_error_retryable(context.sqlalchemy_exception)
 
 
 def _fix_sqlite_transactions(engine: Engine) -> None:
@@ -82,11 +99,34 @@ def _fix_sqlite_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        # A deferred transaction that reads, then writes, cannot wait for another
+        # writer's lock (SQLite refuses it at once, lest the two deadlock); one that
+        # takes the write lock first waits its turn, up to the busy timeout.
+        immediate = conn.get_execution_options().get(BEGIN_IMMEDIATE)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _retry_sqlite_lock_errors(engine: Engine) -> None:
+    # Two deferred transactions that both read, then both write, would deadlock on
+    # SQLite's file lock: SQLite answers one of them "database is locked" at once,
+    # whatever the busy timeout (write requests begin IMMEDIATE and so wait instead;
+    # a GET that writes, such as a sign-in, may still meet it). That request is retried
+    # from the start, as for IntegrityError below. Only this error: others last.
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context):
+        error = context.original_exception
+        if (
+            isinstance(error, sqlite3.OperationalError)
+            and "database is locked" in str(error)
+            and context.sqlalchemy_exception is not None
+        ):
+            mark_error_retryable(context.sqlalchemy_exception)
 
 
 def session_for_request(request) -> Session:
     factory: sessionmaker = request.registry["dbsession_factory"]
+    if request.method not in SAFE_METHODS:
+        factory = request.registry.get("dbsession_writer_factory", factory)
     connection = request.environ.get(SHARED_CONNECTION_KEY)
     if connection is not None and request.registry.settings["testing.shared_connection"]:
         session = Session(bind=connection, join_transaction_mode="create_savepoint")
@@ -101,6 +141,9 @@ def includeme(config):
     settings = config.get_settings()
     settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
     settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
+    # Otherwise pyramid_tm loads the user before the exception views are in place: a
+    # cache or database failure there would escape as a bare 500.
+    settings.setdefault("tm.annotate_user", False)
     settings.setdefault("retry.attempts", 3)
     config.include("pyramid_tm")
     config.include("pyramid_retry")
@@ -110,6 +153,11 @@ def includeme(config):
     engine = make_engine(settings["sqlalchemy.url"])
     config.registry["dbengine"] = engine
     config.registry["dbsession_factory"] = sessionmaker(bind=engine)
+    if engine.dialect.name == "sqlite":
+        # Requests that may write take SQLite's write lock when they begin (see
+        # _fix_sqlite_transactions): they wait for each other instead of failing.
+        writer = engine.execution_options(**{BEGIN_IMMEDIATE: True})
+        config.registry["dbsession_writer_factory"] = sessionmaker(bind=writer)
     config.add_request_method(session_for_request, "dbsession", reify=True)
 
 

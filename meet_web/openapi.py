@@ -95,7 +95,7 @@ class Operation:
     tag: str = ""
     # Non-empty: the view is left out of the document, for this reason.
     undocumented: str = ""
-    # Browser steps (the OIDC login) answer errors with an HTML page.
+    # Browser steps (the OIDC login) answer their own errors with an HTML page.
     html_errors: bool = False
 
     def document(self, method: str) -> dict:
@@ -117,10 +117,10 @@ class Operation:
             if schema is not None:
                 answer["content"] = {"application/json": {"schema": schema}}
             responses[str(status)] = answer
+        errors = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         if self.html_errors:
-            errors = {"text/html": {"schema": {"type": "string"}}}
-        else:
-            errors = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+            # what a browser step answers; a request refused before it runs gets JSON
+            errors = {"text/html": {"schema": {"type": "string"}}, **errors}
         responses["default"] = {"description": "An error.", "content": errors}
         data["responses"] = responses
         return data

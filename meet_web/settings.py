@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,14 @@ class Setting:
 # Keep grouped by area; `required` settings have no usable default.
 SETTINGS: tuple[Setting, ...] = (
     Setting("sqlalchemy.url", required=True),
-    Setting("app.base_url", default="http://localhost:6543"),
-    Setting("app.secure_cookies", as_bool, default=False),
+    # Empty: links and redirects follow each request's Host header and scheme.
+    Setting("app.base_url", default=""),
+    # Empty: any Host is served. Entries: `meet.example.org`, `.example.org` (and every
+    # subdomain), `*`; the port is not compared.
+    Setting("app.trusted_hosts", as_list, default=[]),
+    Setting("app.max_body_size", int, default=1048576),
+    # Secure cookies unless explicitly off: browsers accept them on http://localhost too.
+    Setting("app.secure_cookies", as_bool, default=True),
     Setting("app.languages", as_list, default=["en-us", "fr-fr"]),
     Setting("app.default_language", default="en-us"),
     Setting("session.secret", required=True, secret=True),
@@ -121,6 +128,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("lobby.denied_timeout", int, default=5),
     Setting("lobby.removed_timeout", int, default=600),
     Setting("lobby.rate_limit", int, default=150),
+    # New knocks (waiting entries created) per client address and minute; 0: no limit.
+    # The address is the request's REMOTE_ADDR: behind a reverse proxy, have the server
+    # set it from the proxy's header (waitress: trusted_proxy, trusted_proxy_headers).
+    Setting("lobby.address_rate_limit", int, default=30),
+    # Participants waiting in one room's lobby at most; 0: no limit.
+    Setting("lobby.max_waiting_per_room", int, default=100),
     Setting("lobby.cookie_name", default="lobbyParticipantId"),
     Setting("rooms.creation_callback_timeout", int, default=600),
     Setting("diagnostics.connection_test_token_ttl", int, default=300),
@@ -244,6 +257,10 @@ def _check_values(settings: Mapping[str, Any], failed: set[str]) -> list[str]:
     for name in ("livekit.api_secret", "session.secret"):
         if ok(name) and len(settings[name].encode()) < 32:
             problems.append(f"{name} must be at least 32 bytes")
+    if ok("app.base_url") and settings["app.base_url"]:
+        problems.extend(_check_base_url(settings["app.base_url"]))
+    if ok("app.max_body_size") and settings["app.max_body_size"] < 1:
+        problems.append("app.max_body_size must be a positive number of bytes")
     if ok("telephony.pin_length") and settings["telephony.pin_length"] < 4:
         problems.append("telephony.pin_length must be at least 4")
     if (
@@ -256,3 +273,18 @@ def _check_values(settings: Mapping[str, Any], failed: set[str]) -> list[str]:
             " (ini key, or MEET_CACHE_ARGUMENTS_URL)"
         )
     return problems
+
+
+def _check_base_url(value: str) -> list[str]:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [f"app.base_url = {value!r} must be an http:// or https:// URL"]
+    if parts.query or parts.fragment or parts.username or parts.password:
+        return [f"app.base_url = {value!r} must hold no query, fragment or credentials"]
+    if parts.path not in ("", "/"):
+        return [f"app.base_url = {value!r}: serving under a path is not supported"]
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return [f"app.base_url = {value!r} has a malformed port"]
+    return []

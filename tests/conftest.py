@@ -122,6 +122,9 @@ def settings(database_url, redis_url, oidc_provider, livekit_server) -> dict:
         "oidc.scopes": "openid email profile groups",
         "oidc.operator_groups": "operators",
         "testing.shared_connection": "true",
+        # WebTest's cookie jar keeps Secure cookies off plain http:// (browsers send
+        # them to localhost; the default, on, is tested where it matters)
+        "app.secure_cookies": "false",
         **cache_settings(redis_url),
     }
 

@@ -62,9 +62,9 @@ RULES = (
     N_("A room must keep at least one owner."),
     N_("This field is required."),
     N_("This field may not be blank."),
-    N_("Must be a string."),
+    N_("Not a valid string."),
     N_("Must not contain NUL characters."),
-    N_("Must be true or false."),
+    N_("Must be a valid boolean."),
     N_("Must be a valid UUID."),
     N_("Invalid request."),
 )
@@ -82,6 +82,7 @@ ERRORS = (
     N_("Sign-in unavailable"),
     N_("The identity provider cannot be reached. Try again later."),
     N_("Sign-in failed"),
+    N_("The sign-in could not be completed. Please try again."),
     N_("Media server problem"),
     N_("Bad Request"),
     N_("Forbidden"),
@@ -89,10 +90,13 @@ ERRORS = (
     N_("Method Not Allowed"),
     N_("Gone"),
     N_("Too Many Requests"),
+    N_("Request Entity Too Large"),
     N_("Internal Server Error"),
     N_("Bad Gateway"),
     N_("Service Unavailable"),
     N_("Gateway Timeout"),
+    N_("The service is temporarily unavailable; try again in a few seconds."),
+    N_("A server error occurred."),
     N_(
         "Bad CSRF token received. Access is denied. This server can not verify that your "
         "cross-site request forgery token belongs to your login session. Either you "
@@ -105,4 +109,11 @@ ERRORS = (
         "referrer of your request matches the current site. Either your browser supplied "
         "the wrong Origin or Referrer or it did not supply one at all."
     ),
+)
+
+# Requests refused before any view runs (tweens.py).
+EDGE = (
+    N_("The address or the form is not valid UTF-8."),
+    N_("This site is not served under this host name."),
+    N_("The request body is larger than this site accepts."),
 )

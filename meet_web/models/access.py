@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, UniqueConstraint, func, select
+from sqlalchemy import ForeignKey, UniqueConstraint, column, func, select, table
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..db import BaseModel
@@ -38,6 +38,14 @@ class ResourceAccess(BaseModel):
     def is_last_owner(self, session: Session) -> bool:
         if self.role != Role.OWNER:
             return False
+        # Two owners stepping down at once would each count the other and leave none:
+        # lock the room's row first, so the second waits for the first to commit and
+        # then counts what it left (PostgreSQL; SQLite has one writer at a time).
+        # NO KEY UPDATE: adding members (a foreign-key check) is not held up.
+        rooms = table("rooms", column("id"))
+        session.execute(
+            select(rooms.c.id).where(rooms.c.id == self.resource_id).with_for_update(key_share=True)
+        )
         owners = session.scalar(
             select(func.count())
             .select_from(ResourceAccess)

@@ -62,6 +62,12 @@ def is_uuid_like(value: str) -> bool:
     return True
 
 
+def contains_uuid(value: str) -> bool:
+    """Whether a UUID's 32 hex digits appear in `value`, dashes anywhere (as
+    `uuid.UUID` reads them), alone or amid other words."""
+    return re.search(r"[0-9a-f]{32}", value.lower().replace("-", "")) is not None
+
+
 def slug_for_name(name: str) -> str:
     """The slug a room of this name gets; raises SlugError when no usable slug exists."""
     slug = slugify(name)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pyramid.authorization import Allow, Everyone
 
 from ..models import Room, slugify
-from ..models.room import RESERVED_SLUGS, SLUG_MAX_LENGTH
+from ..models.room import RESERVED_SLUGS, SLUG_MAX_LENGTH, contains_uuid
 from ..security.permissions import (
     ENTRY_GRANTS,
     ROLE_GRANTS,
@@ -13,6 +13,7 @@ from ..security.permissions import (
     participant_grants,
     user_principal,
 )
+from ..services.livekit import CONNECTION_TEST_PREFIX
 
 
 class RoomContainer:
@@ -32,8 +33,8 @@ class RoomContainer:
         if room is not None:
             return RoomResource(room, parent=self)
         if self._serves_unregistered():
-            slug = slugify(key)
-            if slug and slug not in RESERVED_SLUGS and len(slug) <= SLUG_MAX_LENGTH:
+            slug = unregistered_slug(key)
+            if slug is not None:
                 return UnregisteredRoom(slug, parent=self)
         raise KeyError(key)
 
@@ -44,6 +45,24 @@ class RoomContainer:
             and route.name == "api"
             and self.request.registry.settings["rooms.allow_unregistered"]
         )
+
+
+def unregistered_slug(key: str) -> str | None:
+    """The slug, which is also the LiveKit room name, of an unregistered room; None when
+    `key` may not name one.
+
+    Registered rooms' LiveKit rooms are named by their ids: a slug holding a UUID
+    (`<id>!`, `<id>.` and ` <id>` all slugify to `<id>`, which `Room.lookup` reads as
+    no id) could name a restricted meeting and skip its lobby, and a `connection-test`
+    slug someone's connection test. A registered room's slug never gets here: the
+    lookup, which slugifies the key the same way, finds that room first.
+    """
+    slug = slugify(key)
+    if not slug or slug in RESERVED_SLUGS or len(slug) > SLUG_MAX_LENGTH:
+        return None
+    if contains_uuid(slug) or slug.startswith(CONNECTION_TEST_PREFIX):
+        return None
+    return slug
 
 
 class UnregisteredRoom:

@@ -5,7 +5,7 @@ from pyramid.session import SignedCookieSessionFactory
 
 from .oidc import OidcConfig, OidcLogin
 from .permissions import UNDECLARED
-from .policy import MeetSecurityPolicy, session_user
+from .policy import MeetSecurityPolicy, livekit_claims, session_user
 
 SESSION_COOKIE = "meet_session"
 CSRF_COOKIE = "csrftoken"
@@ -18,9 +18,11 @@ def csrf_applies(request) -> bool:
     """CSRF protects requests a browser authenticates by cookie: the session ones."""
     if not request.session.get("user_id"):
         return False
-    if request.authorization is not None:
+    if request.headers.get("Authorization") and livekit_claims(request) is not None:
         # A cross-site form or fetch cannot send an Authorization header (it would need
-        # CORS, which this site never grants): such requests carry their own credential.
+        # CORS, which this site never grants), and this one is a verified credential.
+        # Any other header (Basic, Negotiate, an unverified bearer) authenticates
+        # nothing here: the session does, so CSRF applies.
         return False
     for alias in CSRF_HEADER_ALIASES:
         if alias in request.headers and CSRF_HEADER not in request.headers:

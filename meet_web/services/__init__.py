@@ -4,7 +4,7 @@ from .ephemeral import EphemeralStore, make_store
 from .livekit import LiveKitConfig, LiveKitGateway
 from .lobby import Lobby, LobbyConfig
 from .rooms import RoomDefaults
-from .webhooks import WebhookRouter, register_default_handlers
+from .webhooks import WebhookLedger, WebhookRouter, register_default_handlers
 
 
 def includeme(config):
@@ -19,3 +19,4 @@ def includeme(config):
     config.register_service(livekit, LiveKitGateway)
     config.register_service(lobby, Lobby)
     config.register_service(router, WebhookRouter)
+    config.register_service(WebhookLedger(store), WebhookLedger)

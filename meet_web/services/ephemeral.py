@@ -1,7 +1,8 @@
 """Ephemeral shared state (lobby entries, rate limits, creation callbacks) with per-key lifetimes.
 
 The `cache.*` settings configure a dogpile.cache region. With the memory backend (one
-process, development) values live in that region with their expiry time beside them.
+process, development) values live in that region with their expiry time beside them,
+and writes sweep out expired keys now and then (the backend itself never forgets one).
 With the Redis backend the region's own Redis client is used directly, because dogpile
 has neither per-key TTLs nor atomic operations: entries are JSON strings with SET EX,
 a room's members are a sorted set scored by expiry (so listing a room reads only that
@@ -11,6 +12,7 @@ depends on Python's per-process `hash()`.
 
 from __future__ import annotations
 
+import heapq
 import json
 import threading
 import time
@@ -20,6 +22,7 @@ from dogpile.cache import make_region
 from dogpile.cache.api import NO_VALUE
 
 PREFIX = "meet:"
+SWEEP_INTERVAL = 5.0  # seconds between two sweeps of the memory store
 
 
 def make_store(settings) -> EphemeralStore:
@@ -60,12 +63,23 @@ class EphemeralStore:
         """Read and delete in one step: only one caller ever gets the value."""
         raise NotImplementedError
 
+    def add(self, key: str, value: Any, ttl: float) -> bool:
+        """Store `value` (not None) only if `key` holds nothing unexpired; True if stored.
+
+        Atomic: of concurrent callers, across processes on Redis, exactly one wins.
+        """
+        raise NotImplementedError
+
     def group(self, group: str) -> list[str]:
         """The unexpired keys of a group."""
         raise NotImplementedError
 
     def delete_group(self, group: str) -> None:
         """Delete a group and every key in it."""
+        raise NotImplementedError
+
+    def count(self, group: str) -> int:
+        """How many unexpired keys a group has."""
         raise NotImplementedError
 
     def hit(self, key: str, window: int) -> int:
@@ -84,11 +98,20 @@ class EphemeralStore:
 
 
 class MemoryStore(EphemeralStore):
-    """One process only; a lock makes read-modify-write steps atomic."""
+    """One process only; a lock makes read-modify-write steps atomic.
 
-    def __init__(self, region):
+    Every write also notes (expiry, key) in a heap; at most once per `sweep_interval`
+    a write pops the notes that have passed and deletes their keys unless a later write
+    renewed them, so expired keys cost memory for one interval at most and each
+    sweep costs only what has expired.
+    """
+
+    def __init__(self, region, *, sweep_interval: float = SWEEP_INTERVAL):
         self.region = region
         self.lock = threading.Lock()
+        self.sweep_interval = sweep_interval
+        self._expiries: list[tuple[float, str]] = []
+        self._next_sweep = 0.0
 
     def _read(self, key: str) -> Any:
         stored = self.region.get(PREFIX + key, ignore_expiration=True)
@@ -97,7 +120,25 @@ class MemoryStore(EphemeralStore):
         return stored["value"]
 
     def _write(self, key: str, value: Any, ttl: float) -> None:
-        self.region.set(PREFIX + key, {"value": value, "expires": time.time() + ttl})
+        self._store(key, value, time.time() + ttl)
+
+    def _store(self, key: str, value: Any, expires: float, *, renewed: bool = True) -> None:
+        """Write under the lock; `renewed=False` when the expiry is the stored one."""
+        self.region.set(PREFIX + key, {"value": value, "expires": expires})
+        if renewed:
+            heapq.heappush(self._expiries, (expires, key))
+        self._sweep()
+
+    def _sweep(self) -> None:
+        now = time.time()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + self.sweep_interval
+        while self._expiries and self._expiries[0][0] < now:
+            _, key = heapq.heappop(self._expiries)
+            stored = self.region.get(PREFIX + key, ignore_expiration=True)
+            if stored is not NO_VALUE and stored["expires"] < now:
+                self.region.delete(PREFIX + key)
 
     def _members(self, group: str) -> dict[str, float]:
         now = time.time()
@@ -135,9 +176,20 @@ class MemoryStore(EphemeralStore):
             self.region.delete(PREFIX + key)
             return value
 
+    def add(self, key, value, ttl):
+        with self.lock:
+            if self._read(key) is not None:
+                return False
+            self._write(key, value, ttl)
+            return True
+
     def group(self, group):
         with self.lock:
             return list(self._members(group))
+
+    def count(self, group):
+        with self.lock:
+            return len(self._members(group))
 
     def delete_group(self, group):
         with self.lock:
@@ -149,10 +201,10 @@ class MemoryStore(EphemeralStore):
         with self.lock:
             count = (self._read(key) or 0) + 1
             stored = self.region.get(PREFIX + key, ignore_expiration=True)
-            expires = stored["expires"] if count > 1 and stored is not NO_VALUE else None
-            self.region.set(
-                PREFIX + key, {"value": count, "expires": expires or time.time() + window}
-            )
+            if count > 1 and stored is not NO_VALUE:
+                self._store(key, count, stored["expires"], renewed=False)
+            else:  # a new window
+                self._store(key, count, time.time() + window)
             return count
 
 
@@ -200,6 +252,12 @@ class RedisStore(EphemeralStore):
     def take(self, key):
         return _loads(self.client.getdel(PREFIX + key))
 
+    def add(self, key, value, ttl):
+        stored = self.client.set(
+            PREFIX + key, json.dumps(value), px=max(1, int(ttl * 1000)), nx=True
+        )
+        return bool(stored)
+
     def group(self, group):
         members = self.client.zrangebyscore(PREFIX + group, time.time(), "+inf")
         return [m.decode() if isinstance(m, bytes) else m for m in members]
@@ -208,6 +266,9 @@ class RedisStore(EphemeralStore):
         keys = self.client.zrange(PREFIX + group, 0, -1)
         names = [PREFIX + (k.decode() if isinstance(k, bytes) else k) for k in keys]
         self.client.delete(PREFIX + group, *names)
+
+    def count(self, group):
+        return int(self.client.zcount(PREFIX + group, time.time(), "+inf"))
 
     def hit(self, key, window):
         return self.hit_and_get(key, window, [])[0]

@@ -5,11 +5,19 @@ id for signed-in users, the lobby cookie's UUID for guests. Entries live in the
 ephemeral store with a lifetime per status (waiting is renewed by each poll, so a guest
 who stops polling drops out); a room's waiting guests form a group, so listing them
 reads only that room's entries.
+
+Knocks cost little and come from anyone, so the lobby bounds them: a room holds at
+most `max_waiting` waiting participants, a client address creates at most
+`address_rate_limit` new waiting entries a minute (polls of existing ones are free),
+and the meeting hears `participantWaiting` at most once per `notify_interval`: a knock
+inside the interval leaves a mark that the next poll after it turns into one message.
+The LiveKit call itself runs where the caller says (after the commit, for requests).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
@@ -38,6 +46,14 @@ class TooManyRequests(Exception):
     pass
 
 
+class LobbyFull(TooManyRequests):
+    """The room has `max_waiting` participants waiting already: no newcomer for now."""
+
+
+def run_now(fn: Callable, *args) -> None:
+    fn(*args)
+
+
 @dataclass(frozen=True)
 class LobbyConfig:
     waiting_timeout: int
@@ -46,6 +62,9 @@ class LobbyConfig:
     removed_timeout: int
     rate_limit: int = 150
     rate_window: int = 60
+    address_rate_limit: int = 30
+    max_waiting: int = 100
+    notify_interval: float = 1.0
     notification_type: str = "participantWaiting"
 
     @classmethod
@@ -56,6 +75,8 @@ class LobbyConfig:
             denied_timeout=settings["lobby.denied_timeout"],
             removed_timeout=settings["lobby.removed_timeout"],
             rate_limit=settings["lobby.rate_limit"],
+            address_rate_limit=settings["lobby.address_rate_limit"],
+            max_waiting=settings["lobby.max_waiting_per_room"],
         )
 
 
@@ -102,6 +123,18 @@ def _removed_key(room_id, identity: str) -> str:
     return f"lobby-removed:{room_id}:{identity}"
 
 
+def _address_key(address: str) -> str:
+    return f"rate:lobby-knock:{address}"
+
+
+def _notified_key(room_id) -> str:
+    return f"lobby-notified:{room_id}"
+
+
+def _unannounced_key(room_id) -> str:
+    return f"lobby-unannounced:{room_id}"
+
+
 class Lobby:
     def __init__(self, store: EphemeralStore, livekit: LiveKitGateway, config: LobbyConfig):
         self.store, self.livekit, self.config = store, livekit, config
@@ -127,12 +160,29 @@ class Lobby:
     def is_removed(self, room_id, identity: str) -> bool:
         return self.store.get(_removed_key(room_id, identity)) is not None
 
-    def request_entry(self, room_id, identity: str, username: str, *, may_skip: bool) -> LobbyEntry:
-        """One poll of a participant at the door; the caller mints a token if accepted."""
-        hits, (cached, removed) = self.store.hit_and_get(
+    def request_entry(
+        self,
+        room_id,
+        identity: str,
+        username: str,
+        *,
+        may_skip: bool,
+        address: str | None = None,
+        defer: Callable[..., None] = run_now,
+    ) -> LobbyEntry:
+        """One poll of a participant at the door; the caller mints a token if accepted.
+
+        `address` is the client's (None: no limit per address); `defer(fn, *args)`
+        runs the LiveKit notification, at once by default.
+        """
+        hits, (cached, removed, unannounced) = self.store.hit_and_get(
             _rate_key(identity),
             self.config.rate_window,
-            [_entry_key(room_id, identity), _removed_key(room_id, identity)],
+            [
+                _entry_key(room_id, identity),
+                _removed_key(room_id, identity),
+                _unannounced_key(room_id),
+            ],
         )
         if hits > self.config.rate_limit:
             raise TooManyRequests()
@@ -143,15 +193,48 @@ class Lobby:
             color = entry.color if entry else participant_color(identity)
             return LobbyEntry(identity, username, LobbyStatus.ACCEPTED, color)
         if entry is None:
+            self._admit_newcomer(room_id, address)
             entry = LobbyEntry(identity, username, LobbyStatus.WAITING, participant_color(identity))
-            self._notify_waiting(room_id)
             self._save(room_id, entry)
+            self._announce(room_id, defer, newcomer=True, marked=unannounced is not None)
         elif entry.status == LobbyStatus.WAITING:
             entry.username = username
             self._save(room_id, entry)  # renews the waiting lifetime
+            if unannounced is not None:
+                self._announce(room_id, defer, newcomer=False, marked=True)
         elif entry.status == LobbyStatus.ACCEPTED:
             entry.username = username
         return entry
+
+    def _admit_newcomer(self, room_id, address: str | None) -> None:
+        """Raise LobbyFull or TooManyRequests if a new waiting entry may not be made.
+
+        The room's count is read, not reserved: concurrent newcomers may overshoot
+        `max_waiting` by a few, which bounds the lobby all the same.
+        """
+        config = self.config
+        if (
+            config.max_waiting > 0
+            and self.store.count(_waiting_group(room_id)) >= config.max_waiting
+        ):
+            raise LobbyFull()
+        if address is not None and config.address_rate_limit > 0:
+            hits = self.store.hit(_address_key(address), config.rate_window)
+            if hits > config.address_rate_limit:
+                raise TooManyRequests()
+
+    def _announce(self, room_id, defer: Callable[..., None], *, newcomer: bool, marked: bool):
+        """Have the meeting told, unless it was within `notify_interval`: then a
+        newcomer leaves a mark for a later poll (`marked`: this poll found one)."""
+        interval = self.config.notify_interval
+        if self.store.add(_notified_key(room_id), True, interval):
+            if marked:
+                self.store.delete(_unannounced_key(room_id))
+            defer(self._notify_waiting, room_id)
+        elif newcomer:
+            # lives past the interval and past the newcomer's next poll
+            lifetime = self.config.waiting_timeout + interval
+            self.store.put(_unannounced_key(room_id), True, lifetime)
 
     def _notify_waiting(self, room_id) -> None:
         room = str(room_id)

@@ -37,13 +37,22 @@ def full_name_from(claims: dict) -> str | None:
     return joined[:100] or None
 
 
+def email_is_verified(claims: dict) -> bool:
+    """Whether the provider vouches for the email; absent means no. (Some providers send
+    the string "true".)"""
+    verified = claims.get("email_verified")
+    return verified is True or (isinstance(verified, str) and verified.lower() == "true")
+
+
 def user_from_claims(session: Session, claims: dict, rules: LoginRules) -> User:
     sub = claims.get("sub")
     if not sub:
         raise UnknownUser("The identity provider sent no subject.")
     email = claims.get("email") or None
     user = User.by_sub(session, sub)
-    if user is None and rules.fallback_to_email and email:
+    # Whoever controls an account at the provider may set any email on it: only one
+    # the provider verified may lead to an account created under another subject.
+    if user is None and rules.fallback_to_email and email and email_is_verified(claims):
         matches = User.by_email(session, email)
         if len(matches) > 1:
             raise UnknownUser("Several accounts share this email address.")

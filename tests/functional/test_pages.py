@@ -215,7 +215,7 @@ def settings_form(**changes) -> dict:
 def test_settings_page_renders(testapp, cast):
     testapp.login_as(cast.owner)
     res = testapp.get("/team-room/settings", status=200)
-    assert res.headers["Vary"] == "HX-Request"
+    assert res.headers["Vary"] == "HX-Request, Cookie"
     assert 'value="public" checked' in res.text
     assert 'id="members"' in res.text
     for person in ("Owner Example", "Administrator Example", "Member Example"):
@@ -277,7 +277,7 @@ def test_settings_update_with_htmx(testapp, cast, dbsession):
     assert "<html" not in res.text
     assert "Settings saved." in res.text
     assert 'value="trusted" checked' in res.text
-    assert res.headers["Vary"] == "HX-Request"
+    assert res.headers["Vary"] == "HX-Request, Cookie"
     dbsession.expire_all()
     assert cast.room.access_level == AccessLevel.TRUSTED
 
@@ -344,7 +344,7 @@ def test_members_partial(testapp, cast):
     testapp.login_as(cast.administrator)
     res = testapp.get("/team-room/members", headers=HX, status=200)
     assert res.text.lstrip().startswith('<section id="members"')
-    assert res.headers["Vary"] == "HX-Request"
+    assert res.headers["Vary"] == "HX-Request, Cookie"
     assert "Member Example" in res.text
     # an administrator may not touch the owner's access nor grant ownership
     owner_access = access_of(cast.room, cast.owner)

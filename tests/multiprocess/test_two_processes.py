@@ -134,7 +134,8 @@ def sign_in(base: str, login: str) -> requests.Session:
 
 
 def test_guest_knocks_on_one_process_owner_admits_on_the_other(settings, committed, livekit):
-    served = {**settings, "testing.shared_connection": "false"}
+    # links and the OIDC redirect follow each process's own address
+    served = {**settings, "testing.shared_connection": "false", "app.base_url": ""}
     room = str(committed["room"])
     livekit.add_room(room)  # a meeting in progress: the knock notifies it
     knock_path = f"/api/v1.0/rooms/{room}/request-entry/"

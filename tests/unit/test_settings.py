@@ -50,8 +50,10 @@ def test_defaults():
     settings = load()
 
     assert set(SETTINGS_BY_NAME) <= set(settings)
-    assert settings["app.base_url"] == "http://localhost:6543"
-    assert settings["app.secure_cookies"] is False
+    assert settings["app.base_url"] == ""  # links follow the request
+    assert settings["app.trusted_hosts"] == []
+    assert settings["app.max_body_size"] == 1048576
+    assert settings["app.secure_cookies"] is True
     assert settings["app.languages"] == ["en-us", "fr-fr"]
     assert settings["session.max_age"] == 43200
     assert settings["livekit.timeout"] == 5.0

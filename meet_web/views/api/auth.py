@@ -1,20 +1,29 @@
 """OIDC login, callback and logout at the reference's paths."""
 
 import logging
+from urllib.parse import quote
 
 from pyramid.httpexceptions import HTTPFound
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
+from ...openapi import Query, operation
 from ...resources import ApiRoot
 from ...security.oidc import LoginError
+from ...services.ephemeral import EphemeralStore
 from ...services.users import LoginRules, UnknownUser, user_from_claims
-from ...openapi import Query, operation
 from ..errors import page_error
 
 log = logging.getLogger(__name__)
 
-RETURN_TO_KEY = "login.return_to"
+# What the sign-in failure page says when the provider's answer is unusable: never the
+# provider's own words, which anyone can put in the callback's query.
+LOGIN_FAILED_MESSAGE = "The sign-in could not be completed. Please try again."
+
+# Kept as they are in a Location: RFC 3986's reserved and unreserved characters, and
+# `%` so escapes already there stay escapes. Everything else (spaces, quotes,
+# non-ASCII) is percent-encoded as UTF-8.
+URL_SAFE = "/?#[]@!$&'()*+,;=:-._~%"
 
 
 def safe_return_to(value: str | None) -> str:
@@ -32,7 +41,9 @@ def safe_return_to(value: str | None) -> str:
         or any(ord(c) < 32 or ord(c) == 127 for c in value)
     ):
         return "/"
-    return value
+    # A header holds only ASCII: `/€` would fail to encode. Percent-encoding cannot
+    # turn the path into another host: it makes no slash, backslash or control character.
+    return quote(value, safe=URL_SAFE)
 
 
 def callback_url(request) -> str:
@@ -56,9 +67,13 @@ def callback_url(request) -> str:
 )
 def authenticate(request):
     oidc = request.registry["oidc"]
-    request.session[RETURN_TO_KEY] = safe_return_to(request.GET.get("returnTo"))
     try:
-        url = oidc.authorization_url(request.session, callback_url(request))
+        url = oidc.authorization_url(
+            request.find_service(EphemeralStore),
+            request.session,
+            callback_url(request),
+            return_to=safe_return_to(request.GET.get("returnTo")),
+        )
     except LoginError as exc:
         log.warning("login could not start: %s", exc)
         return page_error(
@@ -92,16 +107,20 @@ def authenticate(request):
 def callback(request):
     oidc = request.registry["oidc"]
     try:
-        claims = oidc.finish(request.session, request.GET)
+        login = oidc.finish(request.find_service(EphemeralStore), request.session, request.GET)
         user = user_from_claims(
-            request.dbsession, claims, LoginRules.from_settings(request.registry.settings)
+            request.dbsession, login.claims, LoginRules.from_settings(request.registry.settings)
         )
-    except (LoginError, UnknownUser) as exc:
+    except LoginError as exc:
+        log.info("login refused: %s", exc)
+        return page_error(request, 400, "Sign-in failed", LOGIN_FAILED_MESSAGE)
+    except UnknownUser as exc:  # our own words: they tell the person what to do
         log.info("login refused: %s", exc)
         return page_error(request, 400, "Sign-in failed", str(exc))
-    return_to = request.session.get(RETURN_TO_KEY, "/")
     headers = remember(request, user.id)
-    return HTTPFound(location=request.application_url + safe_return_to(return_to), headers=headers)
+    return HTTPFound(
+        location=request.application_url + safe_return_to(login.return_to), headers=headers
+    )
 
 
 @view_config(

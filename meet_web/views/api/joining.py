@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import uuid
 
+from ...db import after_commit
 from ...security.permissions import Permission
 from ...services.livekit import LiveKitGateway
 from ...services.lobby import Lobby, LobbyStatus
@@ -102,12 +103,21 @@ def requested_name(request) -> str:
 
 def knock(request, context, username: str | None):
     """One poll at the room's door by the caller: the lobby entry and, if admitted, the
-    LiveKit block. Raises the lobby's TooManyRequests / RemovedRecently."""
+    LiveKit block. Raises the lobby's TooManyRequests (LobbyFull) / RemovedRecently.
+
+    New knocks are counted per `request.client_addr` (see `lobby.address_rate_limit`);
+    the meeting's notification is sent once the request has committed.
+    """
     identity = participant_identity(request)
     name = display_name(request, username)
     may_skip = request.has_permission(Permission.ROOM_JOIN, context)
     entry = request.find_service(Lobby).request_entry(
-        context.room.id, identity, name, may_skip=may_skip
+        context.room.id,
+        identity,
+        name,
+        may_skip=may_skip,
+        address=request.client_addr or "",  # no REMOTE_ADDR: one bucket for all such
+        defer=lambda fn, *args: after_commit(request, fn, *args),
     )
     block = None
     if entry.status == LobbyStatus.ACCEPTED:

@@ -1,14 +1,23 @@
-from pyramid.httpexceptions import HTTPTooManyRequests
+from pyramid.httpexceptions import HTTPServiceUnavailable, HTTPTooManyRequests
 from pyramid.view import view_config, view_defaults
 
 from ...openapi import operation
 from ...resources import RoomResource
 from ...security.permissions import Permission
 from ...services.errors import NotFound, Refused
-from ...services.lobby import Lobby, ParticipantNotFound, RemovedRecently, TooManyRequests
+from ...services.lobby import (
+    Lobby,
+    LobbyFull,
+    ParticipantNotFound,
+    RemovedRecently,
+    TooManyRequests,
+)
 from ...validation import Body, Boolean, String, Uuid
 from .joining import knock
 from .serializers import LIVEKIT_BLOCK_SCHEMA, LOBBY_ENTRY_SCHEMA, MESSAGE_SCHEMA, object_schema
+
+LOBBY_FULL = "The lobby of this room is full; try again later."
+LOBBY_FULL_RETRY_AFTER = "10"
 
 REQUEST_ENTRY_BODY = Body(
     "RequestEntry", required=("username",), username=String(255, "The name to show.")
@@ -48,6 +57,12 @@ class LobbyApi:
         username = REQUEST_ENTRY_BODY.parse(self.request)["username"]
         try:
             entry, livekit = knock(self.request, self.context, username)
+        except LobbyFull as exc:
+            # The room's state, not this caller's pace: waiting guests leave (admitted,
+            # denied or gone) within seconds.
+            raise HTTPServiceUnavailable(
+                detail=LOBBY_FULL, headers={"Retry-After": LOBBY_FULL_RETRY_AFTER}
+            ) from exc
         except TooManyRequests as exc:
             raise HTTPTooManyRequests(headers={"Retry-After": "60"}) from exc
         except RemovedRecently as exc:

@@ -1,5 +1,7 @@
-"""LiveKit webhooks: the signature covers the raw body; unknown events are accepted."""
+"""LiveKit webhooks: the signature covers the raw body; unknown events are accepted;
+each event is handled once."""
 
+import contextlib
 import logging
 
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -8,8 +10,14 @@ from pyramid.view import view_config
 from ...openapi import operation
 from ...resources import RoomContainer
 from ...services.livekit import CONNECTION_TEST_PREFIX, InvalidWebhook, LiveKitGateway
-from ...services.webhooks import WebhookHandlerError, WebhookRouter, event_room_name
-
+from ...services.webhooks import (
+    WebhookHandlerError,
+    WebhookLedger,
+    WebhookRouter,
+    event_key,
+    event_room_name,
+    replay_window,
+)
 from ...validation import Body, Raw
 from .serializers import object_schema
 
@@ -59,9 +67,26 @@ def livekit_webhook(request):
     room_filter = gateway.config.webhook_filter
     if room_filter is not None and not room_filter.search(room_name):
         return answer(request, 200, "success")
+    ledger = request.find_service(WebhookLedger)
+    key = event_key(event, request.body)
+    token = authorization.removeprefix("Bearer ").strip()
+    try:
+        first = ledger.first_delivery(key, replay_window(token))
+    except Exception as exc:  # the store is down: handlers that need it fail (500) anyway
+        log.warning("LiveKit webhook %s not checked for replay: %s", event.event, exc)
+        first = True
+    if not first:
+        # A replayed body, or LiveKit retrying an event we handled but whose answer it
+        # missed: nothing to do, and a 2xx, since LiveKit retries anything else.
+        log.info("LiveKit webhook %s (%s) already handled", event.event, key)
+        return answer(request, 200, "success")
     try:
         request.find_service(WebhookRouter).dispatch(event)
-    except WebhookHandlerError as exc:
+    except Exception as exc:
+        with contextlib.suppress(Exception):  # LiveKit's retry must be handled, not ignored
+            ledger.forget(key)
+        if not isinstance(exc, WebhookHandlerError):
+            raise
         log.error("LiveKit webhook %s failed, LiveKit will retry: %s", event.event, exc)
         return answer(request, 500, "error")
     return answer(request, 200, "success")
