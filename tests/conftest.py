@@ -96,6 +96,17 @@ def livekit(livekit_server):
     livekit_server.reset()
 
 
+REDIS_URL = os.environ.get("MEET_TEST_REDIS_URL") or None
+# For tests of the ephemeral store itself: each runs on memory, and on Redis when set.
+STORE_BACKENDS = [
+    "memory",
+    pytest.param(
+        "redis",
+        marks=pytest.mark.skipif(not REDIS_URL, reason="MEET_TEST_REDIS_URL is not set"),
+    ),
+]
+
+
 def cache_settings(redis_url: str | None) -> dict:
     if not redis_url:
         return {"cache.backend": "dogpile.cache.memory_pickle"}
@@ -332,6 +343,14 @@ def cast(dbsession) -> Cast:
         room.accesses.append(ResourceAccess(user=users[role], role=Role(role)))
     dbsession.flush()
     return Cast(room=room, **users)
+
+
+@pytest.fixture
+def restricted(cast, dbsession) -> Room:
+    """The cast's room, restricted: everyone without a role waits in the lobby."""
+    cast.room.access_level = AccessLevel.RESTRICTED
+    dbsession.flush()
+    return cast.room
 
 
 @pytest.fixture

@@ -6,36 +6,13 @@ Login is the real Authorization Code flow against the loopback OIDC provider.
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from meet_web.models import User
 from tests.conftest import make_user
+from tests.login_flow import API, callback_path, signed_in_user_id, start_login, user_count
 from tests.servers.livekit_fake import unused_url
 from tests.servers.oidc import complete_login
-
-API = "/api/v1.0"
-
-
-def callback_path(url: str) -> str:
-    """The path and query of the provider's redirect back to us."""
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}"
-
-
-def start_login(client, **params) -> str:
-    res = client.get(f"{API}/authenticate/", params=params, status=302)
-    return res.location
-
-
-def signed_in_user_id(client) -> str | None:
-    res = client.get(f"{API}/users/me/", expect_errors=True)
-    return res.json["id"] if res.status_int == 200 else None
-
-
-def user_count(dbsession) -> int:
-    dbsession.expire_all()
-    return dbsession.scalar(select(func.count()).select_from(User))
-
 
 # -- login -------------------------------------------------------------------------
 

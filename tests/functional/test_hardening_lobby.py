@@ -8,18 +8,7 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
-
-from meet_web.models import AccessLevel
-
 WAITING = {"type": "participantWaiting"}
-
-
-@pytest.fixture
-def restricted(cast, dbsession):
-    cast.room.access_level = AccessLevel.RESTRICTED
-    dbsession.flush()
-    return cast.room
 
 
 def knock(client, room, address="203.0.113.7", **kw):

@@ -10,21 +10,12 @@ from urllib.parse import quote
 import pytest
 from livekit import api
 
-from meet_web.models import AccessLevel
-
 UNREGISTERED = {"rooms.allow_unregistered": "true"}
 
 
 @pytest.fixture
 def client(testapp_with):
     return testapp_with(UNREGISTERED)
-
-
-@pytest.fixture
-def restricted(cast, dbsession):
-    cast.room.access_level = AccessLevel.RESTRICTED
-    dbsession.flush()
-    return cast.room
 
 
 @pytest.mark.parametrize(

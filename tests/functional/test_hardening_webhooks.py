@@ -3,21 +3,11 @@
 
 from __future__ import annotations
 
-import pytest
-
-from meet_web.models import AccessLevel
 from meet_web.services.webhooks import WebhookHandlerError, WebhookRouter
 from tests.conftest import app_service
 
 URL = "/api/v1.0/rooms/webhooks-livekit/"
 SUCCESS = {"status": "success"}
-
-
-@pytest.fixture
-def restricted(cast, dbsession):
-    cast.room.access_level = AccessLevel.RESTRICTED
-    dbsession.flush()
-    return cast.room
 
 
 def recorder(client, kind: str) -> list:

@@ -28,13 +28,6 @@ def app_with(testapp_with):
     return lambda **overrides: testapp_with(overrides)
 
 
-@pytest.fixture
-def restricted(cast, dbsession):
-    cast.room.access_level = AccessLevel.RESTRICTED
-    dbsession.flush()
-    return cast.room
-
-
 def url(room, action: str = "") -> str:
     return f"/api/v1.0/rooms/{room.id}/" + (f"{action}/" if action else "")
 

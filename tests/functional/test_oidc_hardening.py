@@ -10,38 +10,18 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from meet_web.models import User
 from meet_web.views.api.auth import LOGIN_FAILED_MESSAGE
 from tests.conftest import make_user
+from tests.login_flow import API, callback_path, signed_in_user_id, start_login, user_count
 from tests.servers.oidc import complete_login
-
-API = "/api/v1.0"
 
 
 def error_card(html: str) -> str:
     """What the error page says (the rest of the page holds the address, escaped)."""
     return re.search(r'<section class="card[^"]*error-card".*?</section>', html, re.S).group(0)
-
-
-def callback_path(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}"
-
-
-def start_login(client, **params) -> str:
-    return client.get(f"{API}/authenticate/", params=params, status=302).location
-
-
-def signed_in_user_id(client) -> str | None:
-    res = client.get(f"{API}/users/me/", expect_errors=True)
-    return res.json["id"] if res.status_int == 200 else None
-
-
-def user_count(dbsession) -> int:
-    dbsession.expire_all()
-    return dbsession.scalar(select(func.count()).select_from(User))
 
 
 # -- the login state lives on the server, bound to the browser ------------------------

@@ -3,23 +3,14 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
 import pytest
 
 from meet_web.services.ephemeral import PREFIX, MemoryStore, RedisStore, make_store
-from tests.conftest import cache_settings
-
-REDIS_URL = os.environ.get("MEET_TEST_REDIS_URL") or None
-BACKENDS = [
-    "memory",
-    pytest.param(
-        "redis",
-        marks=pytest.mark.skipif(not REDIS_URL, reason="MEET_TEST_REDIS_URL is not set"),
-    ),
-]
+from tests.conftest import REDIS_URL, cache_settings
+from tests.conftest import STORE_BACKENDS as BACKENDS
 
 
 def new_store(backend: str):

@@ -3,7 +3,6 @@ webhooks), and `add` is a set-if-absent on both backends."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -12,16 +11,9 @@ import pytest
 from dogpile.cache import make_region
 
 from meet_web.services.ephemeral import PREFIX, MemoryStore, RedisStore, make_store
-from tests.conftest import cache_settings
+from tests.conftest import REDIS_URL, cache_settings
+from tests.conftest import STORE_BACKENDS as BACKENDS
 
-REDIS_URL = os.environ.get("MEET_TEST_REDIS_URL") or None
-BACKENDS = [
-    "memory",
-    pytest.param(
-        "redis",
-        marks=pytest.mark.skipif(not REDIS_URL, reason="MEET_TEST_REDIS_URL is not set"),
-    ),
-]
 NS = f"expiry-{uuid.uuid4().hex[:10]}"
 
 

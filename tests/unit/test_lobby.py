@@ -5,7 +5,6 @@ waiting 1 s, denied 1 s, removed 2 s."""
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 
@@ -23,17 +22,10 @@ from meet_web.services.lobby import (
     RemovedRecently,
     TooManyRequests,
 )
-from tests.conftest import cache_settings
+from tests.conftest import REDIS_URL, cache_settings
+from tests.conftest import STORE_BACKENDS as BACKENDS
 from tests.servers.livekit_fake import unused_url
 
-REDIS_URL = os.environ.get("MEET_TEST_REDIS_URL") or None
-BACKENDS = [
-    "memory",
-    pytest.param(
-        "redis",
-        marks=pytest.mark.skipif(not REDIS_URL, reason="MEET_TEST_REDIS_URL is not set"),
-    ),
-]
 CONFIG = LobbyConfig(
     waiting_timeout=1,
     accepted_timeout=30,
