@@ -105,11 +105,11 @@ class Operation:
         if self.query:
             data["parameters"] = [q.parameter() for q in self.query]
         if self.body is not None and method in ("POST", "PUT", "PATCH"):
+            body_schema = self.body.json_schema(partial=method == "PATCH")
             data["requestBody"] = {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": self.body.json_schema(partial=method == "PATCH")}
-                },
+                # No body reads as `{}`: refused only when some field is required.
+                "required": "required" in body_schema,
+                "content": {"application/json": {"schema": body_schema}},
             }
         responses: dict[str, Any] = {}
         for status, schema in sorted(self.responses.items()):

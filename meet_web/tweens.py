@@ -37,6 +37,7 @@ HEADERS = {
 
 # Messages of the errors refused here (listed in i18n/messages.py for the pages).
 NOT_UTF8 = "The address or the form is not valid UTF-8."
+MALFORMED_FORM = "The form cannot be read: its multipart boundary is missing or invalid."
 UNTRUSTED_HOST = "This site is not served under this host name."
 BODY_TOO_LARGE = "The request body is larger than this site accepts."
 
@@ -254,6 +255,13 @@ def check_encoding(request) -> None:
         environ["wsgi.input"] = BytesIO()
         environ.pop("webob._parsed_post_vars", None)
         raise HTTPBadRequest(NOT_UTF8) from None
+    except ValueError:  # cgi cannot split a multipart body without a valid boundary
+        environ = request.environ
+        environ["CONTENT_TYPE"] = ""  # nothing after this parses the body again
+        environ["CONTENT_LENGTH"] = "0"
+        environ["wsgi.input"] = BytesIO()
+        environ.pop("webob._parsed_post_vars", None)
+        raise HTTPBadRequest(MALFORMED_FORM) from None
 
 
 def ingress_tween_factory(handler, registry):

@@ -116,4 +116,5 @@ EDGE = (
     N_("The address or the form is not valid UTF-8."),
     N_("This site is not served under this host name."),
     N_("The request body is larger than this site accepts."),
+    N_("The form cannot be read: its multipart boundary is missing or invalid."),
 )
