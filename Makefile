@@ -11,7 +11,7 @@ LOCALE_DIR = meet_web/i18n/locale
 PO_FILES = $(wildcard $(LOCALE_DIR)/*/LC_MESSAGES/meet_web.po)
 MO_FILES = $(PO_FILES:.po=.mo)
 
-.PHONY: help install locales messages run test test-pg test-browser fuzz lint fmt migrate revision initdb clean bench
+.PHONY: help install locales messages run test test-pg test-browser fuzz lint fmt migrate revision initdb clean bench soak
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -66,7 +66,7 @@ test: install ## the whole suite on SQLite and the memory cache
 	$(BIN)/pytest -m "not browser"
 
 test-pg: install ## the suite on PostgreSQL and Redis ($(PG_TEST_URL), $(REDIS_TEST_URL))
-	MEET_TEST_DATABASE_URL=$(PG_TEST_URL) MEET_TEST_REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -m "not browser"
+	MEET_TEST_DATABASE_URL=$(PG_TEST_URL) MEET_TEST_REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -m "not browser and not fuzz"
 
 test-browser: install ## browser tests in headless Chromium (needs /usr/bin/chromium)
 	$(BIN)/pytest -m browser
@@ -92,6 +92,9 @@ initdb: migrate ## create the development database
 
 bench: install ## load benchmarks (see bench/README.md)
 	$(BIN)/python bench/run.py
+
+soak: install ## 500 guests knocking for 60 s at two app processes, owners admitting (bench/README.md)
+	$(BIN)/python bench/soak.py
 
 clean: ## remove the virtualenv, npm packages, vendored assets and local data
 	rm -rf $(VENV) node_modules static/vendor var *.egg-info $(MO_FILES)

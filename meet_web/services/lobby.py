@@ -119,6 +119,10 @@ def _rate_key(identity: str) -> str:
     return f"rate:request-entry:{identity}"
 
 
+def _decision_key(room_id, identity: str) -> str:
+    return f"lobby-decision:{room_id}:{identity}"
+
+
 def _removed_key(room_id, identity: str) -> str:
     return f"lobby-removed:{room_id}:{identity}"
 
@@ -175,13 +179,14 @@ class Lobby:
         `address` is the client's (None: no limit per address); `defer(fn, *args)`
         runs the LiveKit notification, at once by default.
         """
-        hits, (cached, removed, unannounced) = self.store.hit_and_get(
+        hits, (cached, removed, unannounced, decided) = self.store.hit_and_get(
             _rate_key(identity),
             self.config.rate_window,
             [
                 _entry_key(room_id, identity),
                 _removed_key(room_id, identity),
                 _unannounced_key(room_id),
+                _decision_key(room_id, identity),
             ],
         )
         if hits > self.config.rate_limit:
@@ -192,6 +197,13 @@ class Lobby:
         if may_skip:
             color = entry.color if entry else participant_color(identity)
             return LobbyEntry(identity, username, LobbyStatus.ACCEPTED, color)
+        decision = LobbyEntry.from_json(decided) if decided is not None else None
+        if decision is not None and (entry is None or entry.status == LobbyStatus.WAITING):
+            # A poll that read "waiting" before decide() wrote it back after: the
+            # decision stands, and leaves the waiting list again.
+            if entry is not None:
+                self._save(room_id, decision)
+            entry = decision
         if entry is None:
             self._admit_newcomer(room_id, address)
             entry = LobbyEntry(identity, username, LobbyStatus.WAITING, participant_color(identity))
@@ -250,6 +262,14 @@ class Lobby:
             raise ParticipantNotFound(identity)
         entry.status = LobbyStatus.ACCEPTED if allow else LobbyStatus.DENIED
         self._save(room_id, entry)
+        # A concurrent poll may overwrite the entry with its renewal ("waiting"): polls
+        # read this copy too, which only decide() writes.
+        self.store.put(
+            _decision_key(room_id, identity),
+            entry.as_json(),
+            self._ttl(entry.status),
+            group=_room_group(room_id),
+        )
         return entry
 
     def waiting(self, room_id) -> list[LobbyEntry]:
@@ -275,4 +295,5 @@ class Lobby:
             _entry_key(room_id, identity),
             groups=(_waiting_group(room_id), _room_group(room_id)),
         )
+        self.store.delete(_decision_key(room_id, identity), groups=(_room_group(room_id),))
         self.store.put(_removed_key(room_id, identity), True, self.config.removed_timeout)

@@ -502,3 +502,24 @@ def test_listing_reads_only_the_rooms_entries(lobby, store, make_room):
         (mget,) = [c for c in store.client.commands if c[0].upper() == "MGET"]
         assert sorted(mget[1:]) == sorted(f"{PREFIX}lobby:{quiet}:{who}" for who in mine)
     assert len(lobby.waiting(busy)) == 300
+
+
+@pytest.mark.parametrize("allow", [True, False], ids=["admit", "deny"])
+def test_a_decision_made_during_a_poll_is_not_undone(lobby, store, room, allow):
+    """An owner decides between a poll's read of the entry and its renewal: the poll
+    must not write "waiting" back over the decision (seen in bench/soak.py)."""
+    who = guest()
+    lobby.request_entry(room, who, "Guest", may_skip=False)
+    read = store.hit_and_get
+
+    def read_then_decide(counter, window, keys):
+        result = read(counter, window, keys)  # the poll has read "waiting"...
+        del store.hit_and_get  # (once)
+        lobby.decide(room, who, allow=allow)  # ...and the owner decides now
+        return result
+
+    store.hit_and_get = read_then_decide  # an interleaving, the real store underneath
+    lobby.request_entry(room, who, "Guest", may_skip=False)
+    expected = LobbyStatus.ACCEPTED if allow else LobbyStatus.DENIED
+    assert lobby.request_entry(room, who, "Guest", may_skip=False).status == expected
+    assert who not in [entry.id for entry in lobby.waiting(room)]
