@@ -467,8 +467,9 @@ def measure(workload, config, connections, server, probe, script, script_args, s
 # The workloads
 
 
-def login_cookie(app_url: str, login: str) -> str:
-    """A real session cookie: the OIDC flow through the served app and the dev provider."""
+def sign_in(app_url: str, login: str) -> dict[str, str]:
+    """The browser's cookies after a real OIDC sign-in through the served app and the
+    dev provider."""
     import requests
 
     from tests.servers.oidc import complete_login
@@ -482,14 +483,20 @@ def login_cookie(app_url: str, login: str) -> str:
         )
         if start.status_code != 302:
             raise RuntimeError(f"authenticate answered {start.status_code}: {start.text[:500]}")
-        back = complete_login(start.headers["Location"], login)
-        done = http.get(back, allow_redirects=False, timeout=10)
+        done = http.get(
+            complete_login(start.headers["Location"], login), allow_redirects=False, timeout=10
+        )
         if done.status_code != 302:
             raise RuntimeError(f"OIDC callback answered {done.status_code}: {done.text[:500]}")
-        cookie = http.cookies.get("meet_session")
-    if not cookie:
-        raise RuntimeError("no meet_session cookie after the OIDC login")
-    return cookie
+        cookies = {cookie.name: cookie.value for cookie in http.cookies}
+    if not cookies.get("meet_session") or not cookies.get("csrftoken"):
+        raise RuntimeError(f"sign-in of {login}: cookies {sorted(cookies)}")
+    return cookies
+
+
+def login_cookie(app_url: str, login: str) -> str:
+    """A real session cookie: the OIDC flow through the served app and the dev provider."""
+    return sign_in(app_url, login)["meet_session"]
 
 
 def write_spec(path: Path, method: str, target: str, headers: dict, body: bytes = b"") -> Path:

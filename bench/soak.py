@@ -89,33 +89,6 @@ class Waitress(bench.Gunicorn):
         return self.process.pid
 
 
-def sign_in(app_url: str, login: str) -> dict[str, str]:
-    """The browser's cookies after a real OIDC sign-in through the served app and the
-    dev provider (run.py's `login_cookie`, keeping the csrftoken cookie as well)."""
-    import requests
-
-    from tests.servers.oidc import complete_login
-
-    with requests.Session() as http:
-        start = http.get(
-            app_url + "/api/v1.0/authenticate/",
-            params={"returnTo": "/"},
-            allow_redirects=False,
-            timeout=10,
-        )
-        if start.status_code != 302:
-            raise RuntimeError(f"authenticate answered {start.status_code}: {start.text[:500]}")
-        done = http.get(
-            complete_login(start.headers["Location"], login), allow_redirects=False, timeout=10
-        )
-        if done.status_code != 302:
-            raise RuntimeError(f"OIDC callback answered {done.status_code}: {done.text[:500]}")
-        cookies = {cookie.name: cookie.value for cookie in http.cookies}
-    if not cookies.get("meet_session") or not cookies.get("csrftoken"):
-        raise RuntimeError(f"sign-in of {login}: cookies {sorted(cookies)}")
-    return cookies
-
-
 def seed_rows() -> bench.Seed:
     """run.py's owner, member and restricted room, plus an administrator of the room."""
     from sqlalchemy import create_engine
@@ -855,8 +828,10 @@ def main(argv=None) -> int:
             server.start("/api/v1.0/config/")
         say(f"waitress A :{servers[0].port}, B :{servers[1].port} ({THREADS} threads each)")
         owners = [
-            Owner(bench.OWNER_SUB, "owner", servers[0], sign_in(servers[0].url, bench.OWNER_SUB)),
-            Owner(ADMIN_SUB, "administrator", servers[1], sign_in(servers[1].url, ADMIN_SUB)),
+            Owner(
+                bench.OWNER_SUB, "owner", servers[0], bench.sign_in(servers[0].url, bench.OWNER_SUB)
+            ),
+            Owner(ADMIN_SUB, "administrator", servers[1], bench.sign_in(servers[1].url, ADMIN_SUB)),
         ]
         warm_up(servers, owners, seed.room_id)
         limits_text = (
