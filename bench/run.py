@@ -467,6 +467,32 @@ def measure(workload, config, connections, server, probe, script, script_args, s
 # The workloads
 
 
+def app_settings(livekit, oidc, **overrides) -> dict:
+    """The served app's settings: PostgreSQL, Redis db 14, the LiveKit fake, the dev
+    provider, production-like template and cache settings."""
+    return {
+        "sqlalchemy.url": DB_URL,
+        "app.base_url": "",  # links follow the Host header (each process has its port)
+        "app.secure_cookies": "false",  # plain HTTP on loopback
+        "session.secret": secrets.token_urlsafe(48),
+        "livekit.url": livekit.url,
+        "livekit.api_key": livekit.api_key,
+        "livekit.api_secret": livekit.api_secret,
+        "oidc.issuer": oidc.issuer,
+        "oidc.client_id": oidc.client_id,
+        "oidc.client_secret": oidc.client_secret,
+        "oidc.scopes": "openid email profile",
+        "cache.backend": "dogpile.cache.redis",
+        "cache.arguments.url": REDIS_URL,
+        "cache.arguments.distributed_lock": "true",
+        "cache.arguments.thread_local_lock": "false",
+        "cache.arguments.socket_timeout": "2",
+        "pyramid.reload_templates": "false",
+        "pyramid.default_locale_name": "en",
+        **overrides,
+    }
+
+
 def sign_in(app_url: str, login: str) -> dict[str, str]:
     """The browser's cookies after a real OIDC sign-in through the served app and the
     dev provider."""
@@ -904,25 +930,7 @@ def main(argv=None) -> int:
         ctx["livekit"] = livekit
         ctx["seed"] = seed_rows()
         livekit.add_room(ctx["seed"].room_id)  # a meeting in progress: knocks notify it
-        settings = {
-            "sqlalchemy.url": DB_URL,
-            "app.base_url": "http://127.0.0.1",
-            "session.secret": secrets.token_urlsafe(48),
-            "livekit.url": livekit.url,
-            "livekit.api_key": livekit.api_key,
-            "livekit.api_secret": livekit.api_secret,
-            "oidc.issuer": oidc.issuer,
-            "oidc.client_id": oidc.client_id,
-            "oidc.client_secret": oidc.client_secret,
-            "oidc.scopes": "openid email profile",
-            "cache.backend": "dogpile.cache.redis",
-            "cache.arguments.url": REDIS_URL,
-            "cache.arguments.distributed_lock": "true",
-            "cache.arguments.thread_local_lock": "false",
-            "cache.arguments.socket_timeout": "2",
-            "pyramid.reload_templates": "false",
-            "pyramid.default_locale_name": "en",
-        }
+        settings = app_settings(livekit, oidc)
         settings_path = work_dir / "settings.json"
         settings_path.write_text(json.dumps(settings))
         ctx["env"] = {"BENCH_SETTINGS_FILE": str(settings_path)}

@@ -29,7 +29,6 @@ import contextlib
 import json
 import os
 import random
-import secrets
 import signal
 import sys
 import tempfile
@@ -798,27 +797,8 @@ def main(argv=None) -> int:
         seed = seed_rows()
         livekit.add_room(seed.room_id)  # a meeting in progress: knocks notify it
         limits = {"lobby.address_rate_limit": 0, "lobby.max_waiting_per_room": 0}
-        settings = {
-            "sqlalchemy.url": bench.DB_URL,
-            "app.base_url": "",  # two processes, two ports: links follow the Host header
-            "app.secure_cookies": "false",  # plain HTTP on loopback
-            "session.secret": secrets.token_urlsafe(48),  # shared: a session holds on both
-            "livekit.url": livekit.url,
-            "livekit.api_key": livekit.api_key,
-            "livekit.api_secret": livekit.api_secret,
-            "oidc.issuer": oidc.issuer,
-            "oidc.client_id": oidc.client_id,
-            "oidc.client_secret": oidc.client_secret,
-            "oidc.scopes": "openid email profile",
-            "cache.backend": "dogpile.cache.redis",
-            "cache.arguments.url": bench.REDIS_URL,
-            "cache.arguments.distributed_lock": "true",
-            "cache.arguments.thread_local_lock": "false",
-            "cache.arguments.socket_timeout": "2",
-            "pyramid.reload_templates": "false",
-            "pyramid.default_locale_name": "en",
-            **{key: str(value) for key, value in limits.items()},
-        }
+        # one session secret for both processes: a session holds on either
+        settings = bench.app_settings(livekit, oidc, **{k: str(v) for k, v in limits.items()})
         settings_path = work_dir / "settings.json"
         settings_path.write_text(json.dumps(settings))
         env = {"BENCH_SETTINGS_FILE": str(settings_path)}
