@@ -4,7 +4,7 @@ import os
 
 from pyramid.config import Configurator
 
-from . import logs
+from . import logs, request
 from .resources import SiteRoot
 from .settings import load_settings
 
@@ -27,4 +27,5 @@ def main(global_config=None, **ini_settings):
         ):
             config.include(name)
         config.scan(".views")
+        request.install(config)
     return config.make_wsgi_app()

@@ -168,7 +168,7 @@ def app_service(app, iface):
     """A service of the session's app, as views find it."""
     env = prepare(registry=app.registry)
     try:
-        return env["request"].find_service(iface)
+        return env["request"].service(iface)
     finally:
         env["closer"]()
 

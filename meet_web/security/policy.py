@@ -70,7 +70,7 @@ class MeetSecurityPolicy:
         # expires, so logging out also revokes its id for the rest of its lifetime.
         session_id = request.session.get(SESSION_ID_KEY)
         if session_id:
-            request.find_service(EphemeralStore).put(
+            request.service(EphemeralStore).put(
                 _revoked_key(session_id), True, request.registry.settings["session.max_age"]
             )
         request.session.invalidate()
@@ -90,7 +90,7 @@ def livekit_claims(request):
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
-    gateway = request.find_service(LiveKitGateway)
+    gateway = request.service(LiveKitGateway)
     try:
         return gateway.verify(token.strip())
     except InvalidToken:
@@ -103,7 +103,7 @@ def session_user(request) -> User | None:
     if not user_id:
         return None
     session_id = request.session.get(SESSION_ID_KEY)
-    if session_id is None or request.find_service(EphemeralStore).get(_revoked_key(session_id)):
+    if session_id is None or request.service(EphemeralStore).get(_revoked_key(session_id)):
         return None
     user = User.by_id(request.dbsession, user_id)
     if user is None or not user.is_active:

@@ -7,16 +7,32 @@ from .rooms import RoomDefaults
 from .webhooks import WebhookLedger, WebhookRouter, register_default_handlers
 
 
+def service(request, iface):
+    """The process-wide service registered for `iface` (request.service(Lobby)).
+
+    Every service here is one object for the process, holding no request state, so a
+    dict lookup finds it; pyramid_services' `find_service` (which still answers for
+    them) builds a container per request first, a measurable cost on the hot paths.
+    """
+    return request.registry["meet_services"][iface]
+
+
+def register(config, obj, iface) -> None:
+    config.register_service(obj, iface)
+    config.registry.setdefault("meet_services", {})[iface] = obj
+
+
 def includeme(config):
     settings = config.get_settings()
+    config.add_request_method(service, "service")
     store = make_store(settings)
     livekit = LiveKitGateway(LiveKitConfig.from_settings(settings))
     router = WebhookRouter()
     lobby = Lobby(store, livekit, LobbyConfig.from_settings(settings))
     register_default_handlers(router, lobby)
-    config.register_service(RoomDefaults.from_settings(settings), RoomDefaults)
-    config.register_service(store, EphemeralStore)
-    config.register_service(livekit, LiveKitGateway)
-    config.register_service(lobby, Lobby)
-    config.register_service(router, WebhookRouter)
-    config.register_service(WebhookLedger(store), WebhookLedger)
+    register(config, RoomDefaults.from_settings(settings), RoomDefaults)
+    register(config, store, EphemeralStore)
+    register(config, livekit, LiveKitGateway)
+    register(config, lobby, Lobby)
+    register(config, router, WebhookRouter)
+    register(config, WebhookLedger(store), WebhookLedger)

@@ -32,12 +32,12 @@ def heartbeat(request):
         log.exception("heartbeat: database")
         checks["database"] = "error"
     try:
-        checks["cache"] = "ok" if request.find_service(EphemeralStore).ping() else "error"
+        checks["cache"] = "ok" if request.service(EphemeralStore).ping() else "error"
     except Exception:
         log.exception("heartbeat: cache")
         checks["cache"] = "error"
     try:
-        request.find_service(LiveKitGateway).room_exists("__heartbeat__")
+        request.service(LiveKitGateway).room_exists("__heartbeat__")
         checks["livekit"] = "ok"
     except LiveKitError as exc:
         checks["livekit"] = f"unavailable: {exc.message}"

@@ -69,7 +69,7 @@ def authenticate(request):
     oidc = request.registry["oidc"]
     try:
         url = oidc.authorization_url(
-            request.find_service(EphemeralStore),
+            request.service(EphemeralStore),
             request.session,
             callback_url(request),
             return_to=safe_return_to(request.GET.get("returnTo")),
@@ -107,7 +107,7 @@ def authenticate(request):
 def callback(request):
     oidc = request.registry["oidc"]
     try:
-        login = oidc.finish(request.find_service(EphemeralStore), request.session, request.GET)
+        login = oidc.finish(request.service(EphemeralStore), request.session, request.GET)
         user = user_from_claims(
             request.dbsession, login.claims, LoginRules.from_settings(request.registry.settings)
         )

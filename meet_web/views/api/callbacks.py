@@ -24,7 +24,7 @@ def callback_key(callback_id: str) -> str:
 
 def remember_created_room(request, callback_id: str, slug: str) -> None:
     ttl = request.registry.settings["rooms.creation_callback_timeout"]
-    request.find_service(EphemeralStore).put(callback_key(callback_id), {"slug": slug}, ttl)
+    request.service(EphemeralStore).put(callback_key(callback_id), {"slug": slug}, ttl)
 
 
 @view_config(
@@ -44,5 +44,5 @@ def remember_created_room(request, callback_id: str, slug: str) -> None:
 def creation_callback(request):
     """The first poll after creation gets the slug; later polls get an empty room."""
     callback_id = CALLBACK_BODY.parse(request)["callback_id"]
-    room = request.find_service(EphemeralStore).take(callback_key(callback_id))
+    room = request.service(EphemeralStore).take(callback_key(callback_id))
     return {"status": "success", "room": room or {}}

@@ -41,10 +41,10 @@ def connection_test(request):
     if not settings["diagnostics.connection_test_enabled"]:
         raise HTTPNotFound()
     window_key = f"rate:connection-test:{request.client_addr}"
-    hits = request.find_service(EphemeralStore).hit(window_key, 60)
+    hits = request.service(EphemeralStore).hit(window_key, 60)
     if hits > settings["diagnostics.connection_test_rate_limit"]:
         raise HTTPTooManyRequests(headers={"Retry-After": "60"})
-    gateway = request.find_service(LiveKitGateway)
+    gateway = request.service(LiveKitGateway)
     ttl = settings["diagnostics.connection_test_token_ttl"]
     room = f"{CONNECTION_TEST_PREFIX}-{uuid.uuid4()}"
     token = gateway.token(

@@ -83,7 +83,7 @@ def livekit_block(
     request, room_name: str, role, configuration, *, identity: str, name: str, color=None
 ) -> dict:
     """{url, room, token}: what a browser needs to join the LiveKit room."""
-    gateway = request.find_service(LiveKitGateway)
+    gateway = request.service(LiveKitGateway)
     token = gateway.token(
         room=room_name,
         identity=identity,
@@ -111,7 +111,7 @@ def knock(request, context, username: str | None):
     identity = participant_identity(request)
     name = display_name(request, username)
     may_skip = request.has_permission(Permission.ROOM_JOIN, context)
-    entry = request.find_service(Lobby).request_entry(
+    entry = request.service(Lobby).request_entry(
         context.room.id,
         identity,
         name,

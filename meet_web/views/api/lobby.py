@@ -42,7 +42,7 @@ class LobbyApi:
     def __init__(self, context, request):
         self.context, self.request = context, request
         self.room = context.room
-        self.lobby = request.find_service(Lobby)
+        self.lobby = request.service(Lobby)
 
     @view_config(
         name="request-entry", request_method="POST", permission=Permission.ROOM_REQUEST_ENTRY

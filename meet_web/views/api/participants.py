@@ -115,7 +115,7 @@ class ParticipantApi:
     def __init__(self, context, request):
         self.context, self.request = context, request
         self.room_name = str(context.room.id)
-        self.livekit = request.find_service(LiveKitGateway)
+        self.livekit = request.service(LiveKitGateway)
 
     def _caller_livekit_identity(self) -> str:
         identity = self.request.identity
@@ -195,7 +195,7 @@ class ParticipantApi:
     )
     def remove(self):
         target = IDENTITY_BODY.parse(self.request)["participant_identity"]
-        self.request.find_service(Lobby).participant_removed(self.context.room.id, target)
+        self.request.service(Lobby).participant_removed(self.context.room.id, target)
         self.livekit.remove_participant(self.room_name, target)
         return SUCCESS
 

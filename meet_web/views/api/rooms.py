@@ -46,7 +46,7 @@ def room_for_caller(request, context: RoomResource) -> dict:
     data = room_json(context.room, role=context.role, may_join=may_join)
     if may_join:
         identity = participant_identity(request)
-        if not request.find_service(Lobby).is_removed(context.room.id, identity):
+        if not request.service(Lobby).is_removed(context.room.id, identity):
             data["livekit"] = livekit_block(
                 request,
                 str(context.room.id),
@@ -59,7 +59,7 @@ def room_for_caller(request, context: RoomResource) -> dict:
 
 
 def sync_after_commit(request, room) -> None:
-    gateway = request.find_service(LiveKitGateway)
+    gateway = request.service(LiveKitGateway)
     after_commit(
         request,
         gateway.sync_room_settings,
@@ -116,7 +116,7 @@ class RoomCollectionApi:
         room = create_room(
             self.request.dbsession,
             self.request.user,
-            self.request.find_service(RoomDefaults),
+            self.request.service(RoomDefaults),
             **values,
         )
         if callback_id is not MISSING:

@@ -92,7 +92,7 @@ def create_room_from_form(context, request):
         room = create_room(
             request.dbsession,
             request.user,
-            request.find_service(RoomDefaults),
+            request.service(RoomDefaults),
             name=name,
         )
     except ValidationError as exc:

@@ -108,7 +108,7 @@ class MeetingPages:
         renderer="meeting/_lobby_panel.jinja2",
     )
     def lobby_panel(self):
-        lobby = self.request.find_service(Lobby)
+        lobby = self.request.service(Lobby)
         waiting = [] if self.room.is_public else lobby.waiting(self.room.id)
         self.request.response.vary = ("HX-Request",)
         return self._values(waiting=waiting)
@@ -121,7 +121,7 @@ class MeetingPages:
     )
     def decide(self):
         params = self.request.POST
-        lobby = self.request.find_service(Lobby)
+        lobby = self.request.service(Lobby)
         message = None
         try:
             lobby.decide(
