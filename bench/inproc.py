@@ -2,7 +2,7 @@
 
 Calls the WSGI application directly (no server, no network client), so the figures are
 the application's own: the same knock, join and webhook as `run.py`, on a fresh
-`meet_bench` database and Redis db 14, beside the bare Pyramid "ok" of `hello.py`.
+`meet_inproc` database and Redis db 13, beside the bare Pyramid "ok" of `hello.py`.
 Quicker than `run.py` (about 20 s) and steadier, for trying a change; `run.py` remains
 the measure of record. `--profile knock` also prints where the knock's time goes
 (cProfile, sorted by own time).
@@ -30,6 +30,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import run as bench  # noqa: E402 - bench/run.py, beside this file
+
+# Its own database and Redis db, so that it may run beside run.py.
+bench.DB_NAME = "meet_inproc"
+bench.DB_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{bench.DB_NAME}"
+bench.REDIS_URL = "redis://127.0.0.1:6379/13"
 
 SORT = "tottime"
 
@@ -120,6 +125,9 @@ def measure(app, environs: list[dict], counters: Counters | None, profile: bool 
 
 
 def main(argv=None) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)  # a failing request shows its traceback
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--profile", choices=("knock", "join", "webhook"))

@@ -19,6 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+DOORS = "meet_web.doors"  # session.info: the Doors told of room changes (services/doors.py)
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -133,6 +135,8 @@ def session_for_request(request) -> Session:
     else:
         session = factory()
     session.info["request"] = request
+    # the rooms it changes get new versions: every process reloads their doors
+    session.info[DOORS] = request.registry.get("doors")
     zope.sqlalchemy.register(session, transaction_manager=request.tm)
     return session
 

@@ -22,7 +22,7 @@ from webtest import TestApp
 
 from alembic import command
 from meet_web import main
-from meet_web.db import SHARED_CONNECTION_KEY, Base
+from meet_web.db import DOORS, SHARED_CONNECTION_KEY, Base
 from meet_web.models import AccessLevel, ResourceAccess, Role, Room, User
 from meet_web.services.ephemeral import EphemeralStore, RedisStore
 from tests.openapi_checks import check_response
@@ -153,6 +153,7 @@ def migrate(url: str) -> None:
 def app(settings):
     """The WSGI app, built once; its engine is the one every test's connection uses."""
     router = main({}, **settings)
+    SESSION_APPS[:] = [router]
     engine = router.registry["dbengine"]
     with engine.begin() as conn:  # start from nothing, whatever an earlier run left
         if engine.dialect.name == "postgresql":
@@ -189,6 +190,17 @@ def _empty_ephemeral_state(request):
 
 
 VARIANT_APPS: dict = {}
+SESSION_APPS: list = []  # the session's app (one)
+
+
+class EveryAppsDoors:
+    """Tells the doors of every app this test session built about the rooms a test's
+    own database session changes, as the apps' own sessions do for theirs."""
+
+    def changed(self, room_ids) -> None:
+        for app in [*SESSION_APPS, *VARIANT_APPS.values()]:
+            with contextlib.suppress(redis.ConnectionError):  # variants may point nowhere
+                app.registry["doors"].changed(room_ids)
 
 
 @pytest.fixture
@@ -223,6 +235,7 @@ def connection(app):
 def dbsession(connection):
     """A session on the test's connection: flush to make rows visible to requests."""
     session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    session.info[DOORS] = EveryAppsDoors()  # the rows a test writes are seen at once
     yield session
     session.close()
 

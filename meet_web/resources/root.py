@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from ..models import Room
 from ..models.room import RESERVED_SLUGS
 from ..security.permissions import SITE_GRANTS
-from .rooms import RoomContainer, RoomResource
+from .rooms import RoomContainer, room_at
 
 
 class SiteRoot:
@@ -21,7 +20,7 @@ class SiteRoot:
             return RoomContainer(self, key)
         if key in RESERVED_SLUGS:
             raise KeyError(key)
-        room = Room.lookup(self.request.dbsession, key)
+        room = room_at(self, key)
         if room is None:
             raise KeyError(key)
-        return RoomResource(room, parent=self, name=room.slug)
+        return room

@@ -34,6 +34,8 @@ UNDECLARED = "undeclared"
 
 OPERATOR = "role:operator"
 
+MANAGER_ROLES = (Role.ADMINISTRATOR, Role.OWNER)
+
 _MANAGER = (Permission.ROOM_JOIN, Permission.ROOM_MANAGE, Permission.PARTICIPANT_MUTE)
 ROLE_GRANTS = {
     Role.MEMBER: (Permission.ROOM_JOIN,),

@@ -1,5 +1,6 @@
 """Domain services; each external system sits behind one small object registered here."""
 
+from .doors import Doors, track_changes
 from .ephemeral import EphemeralStore, make_store
 from .livekit import LiveKitConfig, LiveKitGateway
 from .lobby import Lobby, LobbyConfig
@@ -32,6 +33,10 @@ def includeme(config):
     register_default_handlers(router, lobby)
     register(config, RoomDefaults.from_settings(settings), RoomDefaults)
     register(config, store, EphemeralStore)
+    doors = Doors(store)
+    register(config, doors, Doors)
+    config.registry["doors"] = doors  # for db.session_for_request
+    track_changes()
     register(config, livekit, LiveKitGateway)
     register(config, lobby, Lobby)
     register(config, router, WebhookRouter)

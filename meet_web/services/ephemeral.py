@@ -16,6 +16,7 @@ import heapq
 import json
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from dogpile.cache import make_region
@@ -36,6 +37,34 @@ def make_store(settings) -> EphemeralStore:
     if client is not None:
         return RedisStore(client)
     return MemoryStore(region)
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """Renew the lifetime of `keys[index]` (a JSON object) and its place in `group`
+    when, in the same atomic step: the hit count is at most `limit`, the object's
+    `field` equals `value`, and none of `keys[i]` for i in `unless` holds anything.
+
+    The value itself is left as it is. For a lobby poll this is the whole of its work
+    in the steady state: a waiting entry renewed, unless decided or removed meanwhile.
+    """
+
+    index: int
+    ttl: float
+    group: str
+    limit: int
+    field: str
+    value: str
+    unless: tuple[int, ...] = ()
+
+    def applies(self, hits: int, values: list[Any]) -> bool:
+        target = values[self.index]
+        return (
+            hits <= self.limit
+            and isinstance(target, dict)
+            and target.get(self.field) == self.value
+            and all(values[i] is None for i in self.unless)
+        )
 
 
 class EphemeralStore:
@@ -89,6 +118,15 @@ class EphemeralStore:
     def hit_and_get(self, counter: str, window: int, keys: list[str]) -> tuple[int, list[Any]]:
         """`hit(counter, window)` and `get_many(keys)` in one round trip."""
         return self.hit(counter, window), self.get_many(keys)
+
+    def hit_get_renew(
+        self, counter: str, window: int, keys: list[str], renewal: Renewal
+    ) -> tuple[int, list[Any], bool]:
+        """`hit_and_get`, and in the same step `renewal` (see there); one round trip.
+
+        Returns the count, the values and whether the renewal took place.
+        """
+        raise NotImplementedError
 
     def get(self, key: str) -> Any:
         return self.get_many([key])[0]
@@ -197,15 +235,31 @@ class MemoryStore(EphemeralStore):
                 self.region.delete(PREFIX + key)
             self.region.delete(PREFIX + group)
 
+    def hit_get_renew(self, counter, window, keys, renewal):
+        with self.lock:
+            hits = self._hit(counter, window)
+            values = [self._read(k) for k in keys]
+            renewed = renewal.applies(hits, values)
+            if renewed:
+                key = keys[renewal.index]
+                self._write(key, values[renewal.index], renewal.ttl)
+                members = self._members(renewal.group)
+                members[key] = time.time() + renewal.ttl
+                self._write(renewal.group, members, max(members.values()) - time.time())
+            return hits, values, renewed
+
     def hit(self, key, window):
         with self.lock:
-            count = (self._read(key) or 0) + 1
-            stored = self.region.get(PREFIX + key, ignore_expiration=True)
-            if count > 1 and stored is not NO_VALUE:
-                self._store(key, count, stored["expires"], renewed=False)
-            else:  # a new window
-                self._store(key, count, time.time() + window)
-            return count
+            return self._hit(key, window)
+
+    def _hit(self, key, window):
+        count = (self._read(key) or 0) + 1
+        stored = self.region.get(PREFIX + key, ignore_expiration=True)
+        if count > 1 and stored is not NO_VALUE:
+            self._store(key, count, stored["expires"], renewed=False)
+        else:  # a new window
+            self._store(key, count, time.time() + window)
+        return count
 
 
 def _loads(raw: bytes | str | None) -> Any:
@@ -219,9 +273,43 @@ def _loads(raw: bytes | str | None) -> Any:
         return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
 
 
+# RedisStore.hit_get_renew: a script, so that the count, the reads and the renewal are
+# one round trip and one atomic step (a decision written between a poll's read and its
+# renewal cannot be undone by it). KEYS: the counter, the n keys read, the group.
+# ARGV: window, n, limit, index (1-based) of the key to renew, its lifetime in ms, its
+# score (expiry, epoch seconds), now, the group's lifetime in s, its member name, the
+# field and value to match, then the indexes of the keys that must be empty.
+_HIT_GET_RENEW = """
+local hits = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+local n = tonumber(ARGV[2])
+local values = redis.call('MGET', unpack(KEYS, 2, n + 1))
+local renewed = 0
+local i = tonumber(ARGV[4])
+if hits <= tonumber(ARGV[3]) and values[i] then
+  local clear = true
+  for j = 12, #ARGV do
+    if values[tonumber(ARGV[j])] then clear = false end
+  end
+  local decoded, object = pcall(cjson.decode, values[i])
+  if clear and decoded and type(object) == 'table' and object[ARGV[10]] == ARGV[11] then
+    local group = KEYS[n + 2]
+    redis.call('PEXPIRE', KEYS[i + 1], ARGV[5])
+    redis.call('ZADD', group, ARGV[6], ARGV[9])
+    redis.call('ZREMRANGEBYSCORE', group, '-inf', ARGV[7])
+    redis.call('EXPIRE', group, ARGV[8], 'GT')
+    redis.call('EXPIRE', group, ARGV[8], 'NX')
+    renewed = 1
+  end
+end
+return {hits, renewed, values}
+"""
+
+
 class RedisStore(EphemeralStore):
     def __init__(self, client):
         self.client = client
+        self._hit_get_renew = client.register_script(_HIT_GET_RENEW)
 
     def get_many(self, keys):
         if not keys:
@@ -281,6 +369,27 @@ class RedisStore(EphemeralStore):
             pipe.mget([PREFIX + k for k in keys])
         count, _, *values = pipe.execute()
         return int(count), [_loads(raw) for raw in values[0]] if keys else []
+
+    def hit_get_renew(self, counter, window, keys, renewal):
+        now = time.time()
+        hits, renewed, values = self._hit_get_renew(
+            keys=[PREFIX + counter, *(PREFIX + k for k in keys), PREFIX + renewal.group],
+            args=[
+                window,
+                len(keys),
+                renewal.limit,
+                renewal.index + 1,
+                max(1, int(renewal.ttl * 1000)),
+                now + renewal.ttl,
+                now,
+                int(renewal.ttl) + 1,
+                keys[renewal.index],
+                renewal.field,
+                renewal.value,
+                *(i + 1 for i in renewal.unless),
+            ],
+        )
+        return int(hits), [_loads(raw) for raw in values], bool(renewed)
 
     def ping(self):
         return bool(self.client.ping())

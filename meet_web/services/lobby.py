@@ -20,8 +20,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from typing import Any
 
-from .ephemeral import EphemeralStore
+from .ephemeral import EphemeralStore, Renewal
 from .livekit import LiveKitError, LiveKitGateway, participant_color
 
 log = logging.getLogger(__name__)
@@ -170,36 +171,49 @@ class Lobby:
         identity: str,
         username: str,
         *,
-        may_skip: bool,
+        may_skip: bool | Callable[[Any], bool],
+        along: str | None = None,
         address: str | None = None,
         defer: Callable[..., None] = run_now,
     ) -> LobbyEntry:
         """One poll of a participant at the door; the caller mints a token if accepted.
 
-        `address` is the client's (None: no limit per address); `defer(fn, *args)`
-        runs the LiveKit notification, at once by default.
+        `may_skip` says whether the caller may enter without the lobby; a callable is
+        asked with the value of the store key `along`, read in the same round trip
+        (the caller's check of the room). `address` is the client's (None: no limit
+        per address); `defer(fn, *args)` runs the LiveKit notification, at once by
+        default.
+
+        In the steady state (a waiting guest polling) this is one round trip: the store
+        counts the poll, reads the entry and what bears on it, and renews a waiting
+        entry unless the guest was decided or removed meanwhile, in one step.
         """
-        hits, (cached, removed, unannounced, decided) = self.store.hit_and_get(
-            _rate_key(identity),
-            self.config.rate_window,
-            [
-                _entry_key(room_id, identity),
-                _removed_key(room_id, identity),
-                _unannounced_key(room_id),
-                _decision_key(room_id, identity),
-            ],
+        keys = [
+            _entry_key(room_id, identity),
+            _removed_key(room_id, identity),
+            _unannounced_key(room_id),
+            _decision_key(room_id, identity),
+        ]
+        if along is not None:
+            keys.append(along)
+        hits, values, renewed = self.store.hit_get_renew(
+            _rate_key(identity), self.config.rate_window, keys, self._renewal(room_id)
         )
+        cached, removed, unannounced, decided = values[:4]
         if hits > self.config.rate_limit:
             raise TooManyRequests()
         if removed is not None:
             raise RemovedRecently()
         entry = LobbyEntry.from_json(cached) if cached is not None else None
-        if may_skip:
+        if may_skip if isinstance(may_skip, bool) else may_skip(values[4] if along else None):
+            if renewed:  # waiting from before the caller could skip: off the list
+                self.store.delete(keys[0], groups=(_waiting_group(room_id),))
             color = entry.color if entry else participant_color(identity)
             return LobbyEntry(identity, username, LobbyStatus.ACCEPTED, color)
         decision = LobbyEntry.from_json(decided) if decided is not None else None
         if decision is not None and (entry is None or entry.status == LobbyStatus.WAITING):
-            # A poll that read "waiting" before decide() wrote it back after: the
+            # A poll that read "waiting" before decide() wrote it back after (the
+            # memory store, or a write from before the renewal was atomic): the
             # decision stands, and leaves the waiting list again.
             if entry is not None:
                 self._save(room_id, decision)
@@ -210,13 +224,27 @@ class Lobby:
             self._save(room_id, entry)
             self._announce(room_id, defer, newcomer=True, marked=unannounced is not None)
         elif entry.status == LobbyStatus.WAITING:
-            entry.username = username
-            self._save(room_id, entry)  # renews the waiting lifetime
+            if not renewed or entry.username != username:
+                entry.username = username
+                self._save(room_id, entry)  # renews the waiting lifetime
             if unannounced is not None:
                 self._announce(room_id, defer, newcomer=False, marked=True)
         elif entry.status == LobbyStatus.ACCEPTED:
             entry.username = username
         return entry
+
+    def _renewal(self, room_id) -> Renewal:
+        """A waiting entry's renewal by a poll, unless removed (keys[1]) or decided
+        (keys[3]) meanwhile."""
+        return Renewal(
+            index=0,
+            ttl=self.config.waiting_timeout,
+            group=_waiting_group(room_id),
+            limit=self.config.rate_limit,
+            field="status",
+            value=str(LobbyStatus.WAITING),
+            unless=(1, 3),
+        )
 
     def _admit_newcomer(self, room_id, address: str | None) -> None:
         """Raise LobbyFull or TooManyRequests if a new waiting entry may not be made.

@@ -510,15 +510,15 @@ def test_a_decision_made_during_a_poll_is_not_undone(lobby, store, room, allow):
     must not write "waiting" back over the decision (seen in bench/soak.py)."""
     who = guest()
     lobby.request_entry(room, who, "Guest", may_skip=False)
-    read = store.hit_and_get
+    read = store.hit_get_renew
 
-    def read_then_decide(counter, window, keys):
-        result = read(counter, window, keys)  # the poll has read "waiting"...
-        del store.hit_and_get  # (once)
+    def read_then_decide(counter, window, keys, renewal):
+        result = read(counter, window, keys, renewal)  # the poll has read "waiting"...
+        del store.hit_get_renew  # (once)
         lobby.decide(room, who, allow=allow)  # ...and the owner decides now
         return result
 
-    store.hit_and_get = read_then_decide  # an interleaving, the real store underneath
+    store.hit_get_renew = read_then_decide  # an interleaving, the real store underneath
     lobby.request_entry(room, who, "Guest", may_skip=False)
     expected = LobbyStatus.ACCEPTED if allow else LobbyStatus.DENIED
     assert lobby.request_entry(room, who, "Guest", may_skip=False).status == expected

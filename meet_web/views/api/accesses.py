@@ -5,13 +5,11 @@ from sqlalchemy import func, select
 from ...models import ResourceAccess, Role, Room, User
 from ...openapi import PAGING, operation
 from ...resources import AccessContainer, AccessResource, RoomResource
-from ...security.permissions import Permission
+from ...security.permissions import MANAGER_ROLES, Permission
 from ...services.errors import Refused
 from ...services.rooms import add_member, change_role, remove_member
 from ...validation import MISSING, Body, Choice, Uuid, ValidationError, check_page, page_params
 from .serializers import ACCESS_SCHEMA, access_json, page_json, page_schema
-
-MANAGER_ROLES = (Role.ADMINISTRATOR, Role.OWNER)
 
 ACCESS_CREATE_BODY = Body(
     "AccessCreate",

@@ -106,27 +106,33 @@ def knock(request, context, username: str | None):
     LiveKit block. Raises the lobby's TooManyRequests (LobbyFull) / RemovedRecently.
 
     New knocks are counted per `request.client_addr` (see `lobby.address_rate_limit`);
-    the meeting's notification is sent once the request has committed.
+    the meeting's notification is sent once the request has committed. The room's
+    version is read in the lobby's own round trip, to check the room's door.
     """
     identity = participant_identity(request)
     name = display_name(request, username)
-    may_skip = request.has_permission(Permission.ROOM_JOIN, context)
+
+    def may_skip(version) -> bool:
+        context.confirm(version)
+        return request.has_permission(Permission.ROOM_JOIN, context)
+
     entry = request.service(Lobby).request_entry(
-        context.room.id,
+        context.id,
         identity,
         name,
         may_skip=may_skip,
+        along=context.version_key,
         address=request.client_addr or "",  # no REMOTE_ADDR: one bucket for all such
         defer=lambda fn, *args: after_commit(request, fn, *args),
     )
     block = None
     if entry.status == LobbyStatus.ACCEPTED:
-        room = context.room
+        door = context.door
         block = livekit_block(
             request,
-            str(room.id),
+            str(door.id),
             context.role,
-            room.configuration,
+            door.configuration,
             identity=identity,
             name=name,
             color=entry.color,

@@ -41,7 +41,6 @@ WAITING_SCHEMA = object_schema({"participants": {"type": "array", "items": LOBBY
 class LobbyApi:
     def __init__(self, context, request):
         self.context, self.request = context, request
-        self.room = context.room
         self.lobby = request.service(Lobby)
 
     @view_config(
@@ -79,10 +78,10 @@ class LobbyApi:
     def enter(self):
         values = ENTER_BODY.parse(self.request)
         participant, allow = values["participant_id"], values["allow_entry"]
-        if self.room.is_public:
+        if self.context.door.is_public:
             raise NotFound("Room has no lobby system.", key="message")
         try:
-            self.lobby.decide(self.room.id, str(participant), allow=allow)
+            self.lobby.decide(self.context.id, str(participant), allow=allow)
         except ParticipantNotFound as exc:
             raise NotFound("Participant not found.", key="message") from exc
         return {"message": "Participant was updated."}
@@ -94,6 +93,6 @@ class LobbyApi:
         "The participants waiting in the lobby", responses={200: WAITING_SCHEMA}, tag="lobby"
     )
     def waiting_participants(self):
-        if self.room.is_public:
+        if self.context.door.is_public:
             return {"participants": []}
-        return {"participants": [e.as_json() for e in self.lobby.waiting(self.room.id)]}
+        return {"participants": [e.as_json() for e in self.lobby.waiting(self.context.id)]}

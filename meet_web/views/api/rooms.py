@@ -9,7 +9,7 @@ from ...models import AccessLevel, ResourceAccess, Room
 from ...models.room import NAME_MAX_LENGTH
 from ...openapi import PAGING, Query, operation
 from ...resources import RoomContainer, RoomResource, UnregisteredRoom
-from ...security.permissions import Permission
+from ...security.permissions import MANAGER_ROLES, Permission
 from ...services.livekit import LiveKitGateway
 from ...services.lobby import Lobby
 from ...services.rooms import RoomDefaults, create_room, update_room
@@ -43,15 +43,18 @@ USERNAME = Query("username", {"type": "string"}, "The display name to put in the
 def room_for_caller(request, context: RoomResource) -> dict:
     """The room as this caller may see it; those who may join also get a LiveKit token."""
     may_join = bool(request.has_permission(Permission.ROOM_JOIN, context))
-    data = room_json(context.room, role=context.role, may_join=may_join)
+    role = context.role
+    # Managers see the accesses, with their users: the ORM room; others the door.
+    room = context.room if role in MANAGER_ROLES else context.door
+    data = room_json(room, role=role, may_join=may_join)
     if may_join:
         identity = participant_identity(request)
-        if not request.service(Lobby).is_removed(context.room.id, identity):
+        if not request.service(Lobby).is_removed(room.id, identity):
             data["livekit"] = livekit_block(
                 request,
-                str(context.room.id),
-                context.role,
-                context.room.configuration,
+                str(room.id),
+                role,
+                room.configuration,
                 identity=identity,
                 name=requested_name(request),
             )
