@@ -12,18 +12,19 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
 
-import jwt
 from livekit import api
 
 from .ephemeral import EphemeralStore
+from .livekit import JWT_LEEWAY, WebhookDelivery
 
 Handler = Callable[[api.WebhookEvent], None]
 
 # LiveKit signs webhooks for 5 minutes and our verifier accepts a token up to a minute
-# past its expiry; a signature without an expiry (LiveKit never sends one) is
+# past its expiry; a signature without a numeric expiry (LiveKit never sends one) is
 # remembered for 10 minutes.
-EXPIRY_LEEWAY = 60
+EXPIRY_LEEWAY = JWT_LEEWAY
 NO_EXPIRY_WINDOW = 600
 
 
@@ -44,9 +45,18 @@ class WebhookRouter:
     def register(self, event_type: str, handler: Handler) -> None:
         self._handlers[event_type].append(handler)
 
-    def dispatch(self, event: api.WebhookEvent) -> int:
-        """Run the event's handlers; return how many ran."""
-        handlers = self._handlers.get(event.event, [])
+    def handles(self, event_type: str) -> bool:
+        return event_type in self._handlers
+
+    def dispatch(self, delivery: WebhookDelivery) -> int:
+        """Run the handlers of the delivery's event type; return how many ran.
+
+        The protobuf event is parsed only for them: most event types have none.
+        """
+        handlers = self._handlers.get(delivery.event)
+        if not handlers:
+            return 0
+        event = delivery.parse()
         for handler in handlers:
             handler(event)
         return len(handlers)
@@ -66,17 +76,14 @@ def register_default_handlers(router: WebhookRouter, lobby) -> None:
     router.register("room_finished", clear_lobby)
 
 
-def event_key(event: api.WebhookEvent, body: bytes) -> str:
+def event_key(event_id: str, body: bytes) -> str:
     """LiveKit's event id (the same on its retries); the body's hash when it has none."""
-    return event.id or "sha256:" + hashlib.sha256(body).hexdigest()
+    return event_id or "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def replay_window(token: str) -> float:
-    """Seconds during which this verified webhook token would verify again."""
-    try:
-        expires = jwt.decode(token, options={"verify_signature": False}).get("exp")
-    except jwt.PyJWTError:
-        expires = None
+def replay_window(expires: Any) -> float:
+    """Seconds during which a verified webhook token with this `exp` claim would
+    verify again."""
     if not isinstance(expires, int | float):
         return NO_EXPIRY_WINDOW
     return max(1.0, expires + EXPIRY_LEEWAY - time.time())

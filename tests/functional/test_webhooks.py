@@ -3,9 +3,13 @@ unknown event types are accepted and ignored)."""
 
 from __future__ import annotations
 
+import base64
 import datetime
+import hashlib
+import time
 import uuid
 
+import jwt
 import pytest
 from livekit import api
 
@@ -119,9 +123,6 @@ def test_malformed_authorization(testapp, livekit, token):
 
 
 def test_expired_signature(testapp, livekit):
-    import base64
-    import hashlib
-
     body, _ = livekit.webhook_request(livekit.event("room_started", room="x"))
     digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
     token = (
@@ -131,6 +132,68 @@ def test_expired_signature(testapp, livekit):
         .to_jwt()
     )
     testapp.post(URL, body, headers={"Authorization": token}, status=400)
+
+
+def signed(livekit, body: bytes, **claims) -> str:
+    """A webhook signature with some of its claims changed (None: left out)."""
+    now = int(time.time())
+    digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    claims = {"iss": livekit.api_key, "nbf": now, "exp": now + 300, "sha256": digest, **claims}
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, livekit.api_secret)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"iss": "another-key"},
+        {"iss": None},
+        {"exp": None},
+        {"sha256": None},
+        {"sha256": "not base64!"},
+        {"sha256": base64.b64encode(hashlib.sha256(b"").digest()).decode()},
+    ],
+    ids=["another issuer", "no issuer", "no expiry", "no hash", "not base64", "another hash"],
+)
+def test_a_signature_livekit_api_refuses(testapp, livekit, claims):
+    body, _ = livekit.webhook_request(livekit.event("room_started", room="x"))
+    res = testapp.post(
+        URL, body, headers={"Authorization": signed(livekit, body, **claims)}, status=400
+    )
+    assert res.json == ERROR
+
+
+def test_a_signature_within_the_clock_leeway(testapp, livekit):
+    body, _ = livekit.webhook_request(livekit.event("room_started", room="x"))
+    late = signed(livekit, body, exp=int(time.time()) - 30)
+    assert testapp.post(URL, body, headers={"Authorization": late}).json == SUCCESS
+
+
+def test_a_body_is_parsed_whole_only_for_a_handler(app_with, livekit):
+    """Only the fields routing reads are checked when no handler needs the event."""
+    client = app_with()  # shared by tests: their handlers stay registered
+    seen = recorder(client, "track_published")
+    ignored = b'{"event": "no_handler_anywhere", "participant": 5, "room": {"name": "r"}}'
+    headers = {"Authorization": livekit.sign_webhook(ignored)}
+    assert client.post(URL, ignored, headers=headers).json == SUCCESS
+    handled = b'{"event": "track_published", "participant": 5, "room": {"name": "r"}}'
+    headers = {"Authorization": livekit.sign_webhook(handled)}
+    assert client.post(URL, handled, headers=headers, status=400).json == ERROR
+    assert client.post(URL, handled, headers=headers, status=400).json == ERROR, "not claimed"
+    assert seen == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"event": 5, "room": {"name": "r"}}',
+        b'{"event": "room_started", "room": 5}',
+        b'{"event": "room_started", "room": {"name": "\\ud800"}}',
+        b"null",
+    ],
+)
+def test_fields_routing_reads_are_checked(testapp, livekit, body):
+    headers = {"Authorization": livekit.sign_webhook(body)}
+    assert testapp.post(URL, body, headers=headers, status=400).json == ERROR
 
 
 def test_a_participant_token_cannot_sign(testapp, livekit, cast, app):
@@ -187,6 +250,18 @@ def test_filter_regex(app_with, livekit):
     post(client, livekit, livekit.event("egress_ended", egress="EG_2", room="elsewhere"))
     assert [e.event for e in seen] == ["room_started", "egress_ended"]
     assert seen[1].egress_info.room_name == "meet-prod-1"
+
+
+def test_filter_regex_reads_egress_rooms_under_either_name(app_with, livekit):
+    client = app_with(**{"livekit.webhook_events_filter_regex": "^meet-prod"})
+    seen = recorder(client, "egress_ended", "egress_updated")
+    for body in (
+        b'{"event": "egress_ended", "id": "EV_a", "egress_info": {"room_name": "meet-prod-1"}}',
+        b'{"event": "egress_updated", "id": "EV_b", "egressInfo": {"room_name": "meet-prod-2"}}',
+        b'{"event": "egress_ended", "id": "EV_c", "egress_info": {"roomName": "elsewhere"}}',
+    ):
+        client.post(URL, body, headers={"Authorization": livekit.sign_webhook(body)})
+    assert [e.egress_info.room_name for e in seen] == ["meet-prod-1", "meet-prod-2"]
 
 
 def test_filter_regex_for_uuid_rooms(app_with, livekit):

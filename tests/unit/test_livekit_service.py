@@ -283,11 +283,13 @@ def test_verify_refuses_a_token_without_identity(gateway, livekit):
 
 def test_receive_webhook(gateway, livekit):
     body, headers = livekit.webhook_request(livekit.event("room_started", room="standup"))
-    event = gateway.receive_webhook(body, headers["Authorization"])
-    assert event.event == "room_started"
-    assert event.room.name == "standup"
+    delivery = gateway.receive_webhook(body, headers["Authorization"])
+    assert delivery.event == "room_started"
+    assert delivery.room_name == "standup"
+    assert delivery.parse().room.name == "standup"
+    assert delivery.parse().id == delivery.id
     # a "Bearer " prefix is tolerated
-    assert gateway.receive_webhook(body, "Bearer " + headers["Authorization"]).id == event.id
+    assert gateway.receive_webhook(body, "Bearer " + headers["Authorization"]).id == delivery.id
 
 
 def test_receive_webhook_refuses_a_tampered_body(gateway, livekit):

@@ -15,7 +15,6 @@ from ...services.webhooks import (
     WebhookLedger,
     WebhookRouter,
     event_key,
-    event_room_name,
     replay_window,
 )
 from ...validation import Body, Raw
@@ -55,38 +54,42 @@ def livekit_webhook(request):
     authorization = request.headers.get("Authorization")
     if not authorization:
         return answer(request, 401, "error")
-    gateway = request.find_service(LiveKitGateway)
+    gateway = request.service(LiveKitGateway)
+    router = request.service(WebhookRouter)
     try:
-        event = gateway.receive_webhook(request.body, authorization)
+        delivery = gateway.receive_webhook(request.body, authorization)
+        if router.handles(delivery.event):
+            # Parsed now, so that a body the handlers could not read is refused before
+            # the filters and the ledger, as every body was when all were parsed.
+            delivery.parse()
     except InvalidWebhook as exc:
         log.warning("LiveKit webhook refused: %s", exc)
         return answer(request, 400, "error")
-    room_name = event_room_name(event)
+    room_name = delivery.room_name
     if room_name.startswith(CONNECTION_TEST_PREFIX):
         return answer(request, 200, "success")
     room_filter = gateway.config.webhook_filter
     if room_filter is not None and not room_filter.search(room_name):
         return answer(request, 200, "success")
-    ledger = request.find_service(WebhookLedger)
-    key = event_key(event, request.body)
-    token = authorization.removeprefix("Bearer ").strip()
+    ledger = request.service(WebhookLedger)
+    key = event_key(delivery.id, request.body)
     try:
-        first = ledger.first_delivery(key, replay_window(token))
+        first = ledger.first_delivery(key, replay_window(delivery.expires))
     except Exception as exc:  # the store is down: handlers that need it fail (500) anyway
-        log.warning("LiveKit webhook %s not checked for replay: %s", event.event, exc)
+        log.warning("LiveKit webhook %s not checked for replay: %s", delivery.event, exc)
         first = True
     if not first:
         # A replayed body, or LiveKit retrying an event we handled but whose answer it
         # missed: nothing to do, and a 2xx, since LiveKit retries anything else.
-        log.info("LiveKit webhook %s (%s) already handled", event.event, key)
+        log.info("LiveKit webhook %s (%s) already handled", delivery.event, key)
         return answer(request, 200, "success")
     try:
-        request.find_service(WebhookRouter).dispatch(event)
+        router.dispatch(delivery)
     except Exception as exc:
         with contextlib.suppress(Exception):  # LiveKit's retry must be handled, not ignored
             ledger.forget(key)
         if not isinstance(exc, WebhookHandlerError):
             raise
-        log.error("LiveKit webhook %s failed, LiveKit will retry: %s", event.event, exc)
+        log.error("LiveKit webhook %s failed, LiveKit will retry: %s", delivery.event, exc)
         return answer(request, 500, "error")
     return answer(request, 200, "success")
