@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-DOORS = "meet_web.doors"  # session.info: the Doors told of room changes (services/doors.py)
+KEPT = "meet_web.kept"  # session.info: the kept copies told of changes (services/versions.py)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -135,8 +135,8 @@ def session_for_request(request) -> Session:
     else:
         session = factory()
     session.info["request"] = request
-    # the rooms it changes get new versions: every process reloads their doors
-    session.info[DOORS] = request.registry.get("doors")
+    # the rooms and users it changes get new versions: every process reloads its copies
+    session.info[KEPT] = request.registry.get("kept_copies", ())
     zope.sqlalchemy.register(session, transaction_manager=request.tm)
     return session
 

@@ -22,7 +22,7 @@ from webtest import TestApp
 
 from alembic import command
 from meet_web import main
-from meet_web.db import DOORS, SHARED_CONNECTION_KEY, Base
+from meet_web.db import KEPT, SHARED_CONNECTION_KEY, Base
 from meet_web.models import AccessLevel, ResourceAccess, Role, Room, User
 from meet_web.services.ephemeral import EphemeralStore, RedisStore
 from tests.openapi_checks import check_response
@@ -193,14 +193,24 @@ VARIANT_APPS: dict = {}
 SESSION_APPS: list = []  # the session's app (one)
 
 
-class EveryAppsDoors:
-    """Tells the doors of every app this test session built about the rooms a test's
-    own database session changes, as the apps' own sessions do for theirs."""
+class EveryApp:
+    """One kind of kept copies (services/versions.py) of every app this test session
+    built, told together of the rows a test's own database session changes."""
 
-    def changed(self, room_ids) -> None:
-        for app in [*SESSION_APPS, *VARIANT_APPS.values()]:
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def _caches(self):
+        apps = [*SESSION_APPS, *VARIANT_APPS.values()]
+        return [app.registry[self.kind] for app in apps]
+
+    def id_changed_by(self, obj):
+        return self._caches()[0].id_changed_by(obj)
+
+    def changed(self, row_ids) -> None:
+        for cache in self._caches():
             with contextlib.suppress(redis.ConnectionError):  # variants may point nowhere
-                app.registry["doors"].changed(room_ids)
+                cache.changed(row_ids)
 
 
 @pytest.fixture
@@ -235,7 +245,8 @@ def connection(app):
 def dbsession(connection):
     """A session on the test's connection: flush to make rows visible to requests."""
     session = Session(bind=connection, join_transaction_mode="create_savepoint")
-    session.info[DOORS] = EveryAppsDoors()  # the rows a test writes are seen at once
+    # the rows a test writes are seen at once, as the apps' own sessions do for theirs
+    session.info[KEPT] = (EveryApp("doors"), EveryApp("accounts"))
     yield session
     session.close()
 

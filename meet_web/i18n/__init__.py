@@ -62,7 +62,7 @@ def negotiated_language(request) -> str:
     """The site language of this request (a code of `app.languages`)."""
     settings = request.registry.settings
     offered = settings["app.languages"]
-    user = request.user
+    user = request.account
     if user is not None and user.language in offered:
         return user.language
     cookie = request.cookies.get(LANGUAGE_COOKIE)

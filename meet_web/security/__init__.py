@@ -5,7 +5,7 @@ from pyramid.session import SignedCookieSessionFactory
 
 from .oidc import OidcConfig, OidcLogin
 from .permissions import UNDECLARED
-from .policy import MeetSecurityPolicy, livekit_claims, session_user
+from .policy import MeetSecurityPolicy, livekit_claims, session_account, session_user
 
 SESSION_COOKIE = "meet_session"
 CSRF_COOKIE = "csrftoken"
@@ -53,5 +53,6 @@ def includeme(config):
     )
     config.set_security_policy(MeetSecurityPolicy())
     config.set_default_permission(UNDECLARED)
+    config.add_request_method(session_account, "account", reify=True)
     config.add_request_method(session_user, "user", reify=True)
     config.registry["oidc"] = OidcLogin(OidcConfig.from_settings(settings))

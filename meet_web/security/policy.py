@@ -7,16 +7,13 @@ from pyramid.csrf import new_csrf_token
 from pyramid.request import RequestLocalCache
 
 from ..models import User
+from ..services.accounts import Account, Accounts, revoked_key
 from ..services.ephemeral import EphemeralStore
 from ..services.livekit import InvalidToken, LiveKitGateway
 from .identity import Identity
 
 SESSION_USER_KEY = "user_id"
 SESSION_ID_KEY = "sid"
-
-
-def _revoked_key(session_id: str) -> str:
-    return f"session-revoked:{session_id}"
 
 
 class MeetSecurityPolicy:
@@ -27,7 +24,7 @@ class MeetSecurityPolicy:
         self._acl = ACLHelper()
 
     def _load_identity(self, request) -> Identity | None:
-        user = request.user
+        user = request.account
         claims = livekit_claims(request)
         if user is None and claims is None:
             return None
@@ -50,8 +47,8 @@ class MeetSecurityPolicy:
     def authenticated_userid(self, request):
         """The signed-in user's id (pyramid_tm asks before routing); None for others,
         including holders of a LiveKit token only."""
-        user = request.user
-        return None if user is None else str(user.id)
+        account = request.account
+        return None if account is None else str(account.id)
 
     def permits(self, request, context, permission):
         identity = self.identity(request)
@@ -71,7 +68,7 @@ class MeetSecurityPolicy:
         session_id = request.session.get(SESSION_ID_KEY)
         if session_id:
             request.service(EphemeralStore).put(
-                _revoked_key(session_id), True, request.registry.settings["session.max_age"]
+                revoked_key(session_id), True, request.registry.settings["session.max_age"]
             )
         request.session.invalidate()
         return []
@@ -97,15 +94,17 @@ def livekit_claims(request):
         return None
 
 
-def session_user(request) -> User | None:
-    """The signed-in, active user of this request, or None."""
+def session_account(request) -> Account | None:
+    """The signed-in, active account of this request (no ORM), or None."""
     user_id = request.session.get(SESSION_USER_KEY)
-    if not user_id:
-        return None
     session_id = request.session.get(SESSION_ID_KEY)
-    if session_id is None or request.service(EphemeralStore).get(_revoked_key(session_id)):
+    if not user_id or session_id is None:
         return None
-    user = User.by_id(request.dbsession, user_id)
-    if user is None or not user.is_active:
-        return None
-    return user
+    return request.service(Accounts).for_session(request.dbsession, user_id, session_id)
+
+
+def session_user(request) -> User | None:
+    """The signed-in, active user of this request as an ORM object, or None (for the
+    views that read or change more of it than its account)."""
+    account = request.account
+    return None if account is None else User.by_id(request.dbsession, account.id)

@@ -1,10 +1,12 @@
 """Domain services; each external system sits behind one small object registered here."""
 
-from .doors import Doors, track_changes
+from .accounts import Accounts
+from .doors import Doors
 from .ephemeral import EphemeralStore, make_store
 from .livekit import LiveKitConfig, LiveKitGateway
 from .lobby import Lobby, LobbyConfig
 from .rooms import RoomDefaults
+from .versions import track_changes
 from .webhooks import WebhookLedger, WebhookRouter, register_default_handlers
 
 
@@ -33,9 +35,11 @@ def includeme(config):
     register_default_handlers(router, lobby)
     register(config, RoomDefaults.from_settings(settings), RoomDefaults)
     register(config, store, EphemeralStore)
-    doors = Doors(store)
+    doors, accounts = Doors(store), Accounts(store)
     register(config, doors, Doors)
-    config.registry["doors"] = doors  # for db.session_for_request
+    register(config, accounts, Accounts)
+    config.registry["doors"], config.registry["accounts"] = doors, accounts
+    config.registry["kept_copies"] = (doors, accounts)  # for db.session_for_request
     track_changes()
     register(config, livekit, LiveKitGateway)
     register(config, lobby, Lobby)

@@ -24,7 +24,7 @@ SERVER_ERROR = "A server error occurred."
 def _unavailable(request):
     # The error page must not ask the failed dependency again (the header shows who is
     # signed in, which reads the session's user): render it as signed out.
-    request.user = None
+    request.account = request.user = None
     request.response.headers["Retry-After"] = RETRY_AFTER
     if is_api(request):
         return api_error(request, 503, SERVICE_DOWN)

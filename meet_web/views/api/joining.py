@@ -35,8 +35,8 @@ def participant_identity(request) -> str:
     does) and `<lobby.cookie_name>Key` its key; a missing or wrong key gets a new
     identity.
     """
-    if request.user is not None:
-        return str(request.user.id)
+    if request.account is not None:
+        return str(request.account.id)
     settings = request.registry.settings
     cookie_name = settings["lobby.cookie_name"]
     key_name = cookie_name + KEY_COOKIE_SUFFIX
@@ -70,7 +70,7 @@ def participant_identity(request) -> str:
 
 
 def display_name(request, username: str | None) -> str:
-    user = request.user
+    user = request.account
     if user is None:
         return username or ANONYMOUS_NAME
     can_edit = request.registry.settings["livekit.authenticated_participants_can_edit_display_name"]
@@ -90,7 +90,7 @@ def livekit_block(
         name=name,
         role=role,
         sources=gateway.publish_sources(role, configuration),
-        is_authenticated=request.user is not None,
+        is_authenticated=request.account is not None,
         color=color,
     )
     return {"url": gateway.config.public_url, "room": room_name, "token": token}
