@@ -9,10 +9,15 @@ development OIDC provider from tests/servers, and drives it with wrk:
   webhook  a signed LiveKit participant_joined POST /api/v1.0/rooms/webhooks-livekit/
   hello    a bare Pyramid "ok" view on the same server setup (the ceiling)
 
-It prints CPU per request per component first (gunicorn workers, PostgreSQL backends,
-redis-server, from /proc utime+stime), then req/s, p50 and p99 at 16 and 64 connections,
-non-2xx answers and worker RSS, beside the design's targets. A benchmark, not a test: it
-never fails on timing. See bench/README.md.
+It prints first the CPU per request of each workload (gunicorn workers + PostgreSQL
+backends + redis-server, from /proc utime+stime, at 16 connections) as a multiple of
+hello's, measured in the same run and server configuration, beside the targets, and the
+worker RSS; then req/s, p50 and p99 at 16 and 64 connections and non-2xx answers; then
+SQL statements and transactions (counted in the workers by SQLAlchemy engine events; by
+pg_stat_statements too when PostgreSQL preloads it), Redis commands and Redis round trips
+per request. `--runs N` repeats each measured run and reports medians (the figures of
+record are medians of 3). A benchmark, not a test: it never fails on timing. See
+bench/README.md.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import secrets
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -50,12 +56,70 @@ POOL_SIZE = 1000  # lobby identities: at ~1,500 req/s each polls every ~0.7 s, ~
 POLL_PERIOD_S = 1.5  # a smaller pool when the server can't poll each guest this often
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 WORKLOADS = ("knock", "join", "webhook", "hello")
+WRK_THREADS = 2
 
-# The design's targets (wrk, 16 connections, 2 sync workers).
-TARGET_RPS = {"knock": 1200, "join": 750, "webhook": 3000}
-TARGET_CPU_MS = {"knock": 1.5, "join": 2.5, "webhook": 0.6}
-TARGET_RSS_MIB = 80
-TARGET_KNOCK_VS_HELLO = 0.5
+# The targets (sync workers, 16 connections): CPU per request (app workers + PostgreSQL
+# backends + redis-server) as a multiple of the bare Pyramid "ok" (hello) measured in the
+# same run and server configuration, and the app workers' RSS.
+TARGET_VS_HELLO = {"knock": 3.4, "join": 5.9, "webhook": 1.6}
+TARGET_RSS_MIB = 64
+# Each gunicorn worker counts the requests it serves and (app workers) its SQL statements
+# and transactions, with SQLAlchemy engine events as bench/inproc.py does, into its slot
+# of a shared file. wrk counts only the answers it read, not the requests it leaves in
+# flight when it stops, which the server still serves (up to one per connection);
+# PostgreSQL's own counters (pg_stat_database) reach the view seconds late, and
+# pg_stat_statements needs a preload.
+COUNT_SLOTS = 256
+COUNT_SLOT = struct.Struct("qqqq")  # requests, statements, commits, rollbacks
+GUNICORN_HOOKS = f"""\
+# gunicorn hooks of bench/run.py (written to its work directory, passed with --config).
+# Each worker counts the requests it serves and, for an app with a database engine, its
+# SQL statements, commits and rollbacks (SQLAlchemy engine events) into its slot (its
+# gunicorn age) of the file BENCH_COUNTS, which run.py reads.
+import mmap
+import os
+import struct
+import threading
+
+SLOTS = {COUNT_SLOTS}
+SLOT = struct.Struct("qqqq")
+
+
+def post_worker_init(worker):
+    path = os.environ.get("BENCH_COUNTS")
+    if not path:
+        return
+    with open(path, "r+b") as counts_file:
+        memory = mmap.mmap(counts_file.fileno(), SLOTS * SLOT.size)
+    offset = (worker.age % SLOTS) * SLOT.size
+    counts = [0, 0, 0, 0]
+    lock = threading.Lock()  # gthread: the worker's threads share the counts
+
+    def bump(index):
+        with lock:
+            counts[index] += 1
+            SLOT.pack_into(memory, offset, *counts)
+
+    app = worker.wsgi
+
+    def counted(environ, start_response):
+        bump(0)
+        return app(environ, start_response)
+
+    worker.wsgi = counted
+    registry = getattr(app, "registry", None)
+    engine = registry.get("dbengine") if registry is not None else None
+    if engine is None:  # hello: no database
+        return
+    from sqlalchemy import event
+
+    for index, name in ((1, "before_cursor_execute"), (2, "commit"), (3, "rollback")):
+        event.listen(engine, name, lambda *args, index=index, **kwargs: bump(index))
+"""
+# After wrk stops: wait until the workers have served what it left in flight (no new
+# request for DRAIN_QUIET_S), at most DRAIN_MAX_S.
+DRAIN_QUIET_S = 0.1
+DRAIN_MAX_S = 3.0
 
 SERVER_CONFIGS = {
     "sync": ["--worker-class", "sync"],
@@ -88,6 +152,20 @@ def rss_mib(pid: int) -> float | None:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024
     except FileNotFoundError:
+        return None
+    return None
+
+
+def write_calls(pid: int) -> int | None:
+    """write() system calls of a process so far (syscw of /proc/<pid>/io), or None when it
+    is gone or not ours to read. redis-server writes each client's pending replies in one
+    call: one per round trip for replies as small as the app's."""
+    try:
+        with open(f"/proc/{pid}/io", encoding="ascii") as io:
+            for line in io:
+                if line.startswith("syscw:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
     return None
 
@@ -197,12 +275,70 @@ def seed_rows() -> Seed:
     return seed
 
 
-def backend_pids(monitor) -> list[int]:
+def backend_pids(monitor, exclude: tuple[int, ...] = ()) -> list[int]:
     rows = monitor.execute(
         "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
         (DB_NAME,),
     ).fetchall()
-    return [row[0] for row in rows]
+    return [row[0] for row in rows if row[0] not in exclude]
+
+
+class PgStatements:
+    """SQL statements run in meet_bench, from pg_stat_statements: only when the server
+    preloads it (shared_preload_libraries needs a restart, which the benchmark won't do).
+
+    Counts the top-level statements of meet_bench less transaction control (BEGIN,
+    COMMIT, ROLLBACK, as bench/inproc.py's engine event does), through its own connection
+    to meet_bench (left out of the backends' CPU; its own query and transaction are taken
+    off each delta).
+    """
+
+    QUERY = (
+        "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements"
+        " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " AND upper(btrim(query, ' ;')) NOT IN ('BEGIN', 'COMMIT', 'ROLLBACK')"
+    )
+
+    def __init__(self, monitor):
+        preload = monitor.execute("SHOW shared_preload_libraries").fetchone()[0]
+        libraries = [name.strip().strip('"') for name in preload.split(",")]
+        self.conn = None
+        self.available = False  # stays as it was once closed, for the report
+        self.why_not = ""
+        if "pg_stat_statements" not in libraries:
+            self.why_not = (
+                f"pg_stat_statements is not in PostgreSQL's shared_preload_libraries ({preload!r})"
+            )
+            return
+        import psycopg
+
+        try:
+            self.conn = psycopg.connect(
+                PG_ADMIN.replace("dbname=postgres", f"dbname={DB_NAME}"), autocommit=True
+            )
+            self.conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            query = self.QUERY
+            if self.conn.info.server_version >= 140000:
+                query += " AND toplevel"
+            self.query = query
+            self.count()
+            self.available = True
+        except psycopg.Error as error:
+            self.why_not = f"pg_stat_statements unusable: {error}".strip()
+            self.close()
+
+    def pids(self) -> tuple[int, ...]:
+        return (self.conn.info.backend_pid,) if self.conn is not None else ()
+
+    def count(self) -> int | None:
+        if self.conn is None:
+            return None
+        return int(self.conn.execute(self.query).fetchone()[0])
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close()
 
 
 # --------------------------------------------------------------------------------------
@@ -218,7 +354,15 @@ def free_port() -> int:
 class Gunicorn:
     """One gunicorn master on loopback; stopped by its pid (then its workers' pids)."""
 
-    def __init__(self, module: str, config: str, workers: int, env: dict, log_dir: Path):
+    def __init__(
+        self,
+        module: str,
+        config: str,
+        workers: int,
+        env: dict,
+        log_dir: Path,
+        hooks: Path | None = None,
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"gunicorn-{module.split(':')[0]}-{config}.log"
@@ -237,6 +381,7 @@ class Gunicorn:
             "/dev/shm",  # noqa: S108 - gunicorn's heartbeat files, as its docs advise
             "--log-level",
             "warning",
+            *(["--config", str(hooks)] if hooks else []),
             module,
         ]
         self.env = {**os.environ, **env}
@@ -276,6 +421,11 @@ class Gunicorn:
 
     def pids(self) -> list[int]:
         return [self.process.pid, *children_of(self.process.pid)]
+
+    def failure(self, error: Exception) -> RuntimeError:
+        """The error, with the end of the server's log (where its traceback is)."""
+        log = self.log_path.read_text(errors="replace")[-4000:]
+        return RuntimeError(f"{error}\n--- {self.log_path.name}, its end:\n{log}")
 
     def stop(self) -> None:
         process, self.process = self.process, None
@@ -349,7 +499,7 @@ def run_wrk(url: str, script: str, script_args: list[str], connections: int, sec
     command = [
         "wrk",
         "--threads",
-        "2",
+        str(WRK_THREADS),
         "--connections",
         str(connections),
         "--duration",
@@ -389,26 +539,58 @@ class Measure:
     worker_rss_mib: list[float]
     workers_changed: bool
     livekit_calls: int  # knock: a guest whose waiting entry had expired knocked anew
-    pg_xacts_per_request: float = 0.0  # PostgreSQL transactions (commits + rollbacks)
+    served: int | None = None  # requests the workers served (wrk's answers + in flight)
+    pg_xacts_per_request: float = 0.0  # pg_stat_database: seconds late, see COUNT_SLOTS
+    sql_statements_per_request: float | None = None  # the workers' engine events
+    sql_transactions_per_request: float | None = None  # the same: commits + rollbacks
+    pg_statements_per_request: float | None = None  # pg_stat_statements, when loaded
     redis_commands_per_request: float = 0.0  # all of redis-server's (other dbs too)
+    redis_round_trips_per_request: float | None = None  # redis-server's write() calls
+    redis_commands: dict[str, float] = field(default_factory=dict)  # per request, by name
     guests: int = 0  # knock: size of the pool of guests polling
+    cpu_vs_hello: float | None = None  # total CPU per request / hello's (same config)
+    runs: list[Measure] = field(default_factory=list)  # with --runs N > 1: each run
+
+
+def read_counts(path: Path) -> tuple[int, ...]:
+    """The workers' requests, SQL statements, commits and rollbacks so far (all slots)."""
+    data = path.read_bytes()
+    totals = [0] * len(COUNT_SLOT.format)
+    for slot in range(COUNT_SLOTS):
+        for i, n in enumerate(COUNT_SLOT.unpack_from(data, slot * COUNT_SLOT.size)):
+            totals[i] += n
+    return tuple(totals)
 
 
 class Probe:
-    """CPU readings of the app workers, PostgreSQL backends and redis-server."""
+    """CPU readings of the app workers, PostgreSQL backends and redis-server, and the
+    counters of PostgreSQL (transactions, statements) and Redis (commands, round trips)."""
 
-    def __init__(self, server: Gunicorn, monitor, livekit):
+    def __init__(
+        self,
+        server: Gunicorn,
+        monitor,
+        livekit,
+        statements: PgStatements | None = None,
+        counts: Path | None = None,
+    ):
         import redis
 
         self.server, self.monitor, self.livekit = server, monitor, livekit
+        self.statements = statements
+        self.counts = counts
+        self.exclude = statements.pids() if statements is not None else ()
         self.redis_pids = pids_named("redis-server")
         self.redis = redis.Redis.from_url(REDIS_URL)
 
     def snapshot(self) -> dict:
         app = {pid: cpu_seconds(pid) for pid in self.server.pids()}
-        pg = {pid: cpu_seconds(pid) for pid in backend_pids(self.monitor)}
+        pg = {pid: cpu_seconds(pid) for pid in backend_pids(self.monitor, self.exclude)}
         redis = {pid: cpu_seconds(pid) for pid in self.redis_pids}
         own = resource.getrusage(resource.RUSAGE_SELF)
+        # one INFO command for both sections (its own call is taken off each delta)
+        info = self.redis.execute_command("INFO", "stats", "commandstats")
+        writes = [write_calls(pid) for pid in self.redis_pids]
         return {
             "app": app,
             "postgres": pg,
@@ -421,8 +603,30 @@ class Probe:
                 "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
                 (DB_NAME,),
             ).fetchone()[0],
-            "redis_commands": self.redis.info("stats")["total_commands_processed"],
+            "pg_statements": self.statements.count() if self.statements else None,
+            "counts": read_counts(self.counts) if self.counts else None,
+            "redis_commands": info["total_commands_processed"],
+            "redis_by_command": {
+                key.removeprefix("cmdstat_"): int(value["calls"])
+                for key, value in info.items()
+                if key.startswith("cmdstat_")
+            },
+            "redis_writes": None if None in writes or not writes else sum(writes),
         }
+
+    def drain(self) -> None:
+        """Wait for the workers to serve the requests wrk left in flight."""
+        if self.counts is None:
+            time.sleep(DRAIN_QUIET_S)
+            return
+        deadline = time.monotonic() + DRAIN_MAX_S
+        served = read_counts(self.counts)[0]
+        while time.monotonic() < deadline:
+            time.sleep(DRAIN_QUIET_S)
+            now = read_counts(self.counts)[0]
+            if now == served:
+                return
+            served = now
 
     @staticmethod
     def delta(before: dict[int, float | None], after: dict[int, float | None]) -> float:
@@ -433,19 +637,48 @@ class Probe:
 
 
 def measure(workload, config, connections, server, probe, script, script_args, seconds):
+    """One wrk run and the deltas of the probe's readings over it, per request served.
+
+    The requests are the workers' count (with the hooks), which also has the ones wrk
+    left in flight, served after it stopped (probe.drain waits for them) and paid for in
+    the CPU measured; wrk's answers otherwise. The caller drained any earlier load.
+    """
     workers_before = sorted(children_of(server.process.pid))
     start = probe.snapshot()
     result, _output = run_wrk(server.url, script, script_args, connections, seconds)
+    probe.drain()
     end = probe.snapshot()
     workers_after = sorted(children_of(server.process.pid))
+    counted = None
+    if start["counts"] is not None and end["counts"] is not None:
+        counted = [b - a for a, b in zip(start["counts"], end["counts"], strict=True)]
+    served = counted[0] if counted and counted[0] > 0 else None
+    requests = served or max(1, result.requests)
     cpu = {name: Probe.delta(start[name], end[name]) for name in ("app", "postgres", "redis")}
     cpu["total"] = cpu["app"] + cpu["postgres"] + cpu["redis"]
-    requests = max(1, result.requests)
     per_request = {name: seconds_ * 1000 / requests for name, seconds_ in cpu.items()}
     elapsed = end["time"] - start["time"]
     accounted = cpu["total"] + result.wrk_cpu_s + (end["self"] - start["self"])
     other = max(0.0, (end["busy"] - start["busy"]) - accounted)
     cores = os.cpu_count() or 1
+    # The probe's own work is taken off: the start reading's INFO (counted by Redis after
+    # it ran), the end reading's INFO reply (one write), and with pg_stat_statements the
+    # start reading's query (one statement, one transaction).
+    own_statement = 1 if start["pg_statements"] is not None else 0
+    by_command = {
+        name: (calls - start["redis_by_command"].get(name, 0) - (name == "info")) / requests
+        for name, calls in end["redis_by_command"].items()
+    }
+    statements = None
+    if start["pg_statements"] is not None and end["pg_statements"] is not None:
+        statements = (end["pg_statements"] - start["pg_statements"] - 1) / requests
+    sql_statements = sql_transactions = None
+    if served:
+        sql_statements = counted[1] / requests
+        sql_transactions = (counted[2] + counted[3]) / requests
+    round_trips = None
+    if start["redis_writes"] is not None and end["redis_writes"] is not None:
+        round_trips = (end["redis_writes"] - start["redis_writes"] - 1) / requests
     return Measure(
         workload=workload,
         config=config,
@@ -457,9 +690,84 @@ def measure(workload, config, connections, server, probe, script, script_args, s
         worker_rss_mib=[r for r in (rss_mib(p) for p in workers_after) if r is not None],
         workers_changed=workers_before != workers_after,
         livekit_calls=end["livekit_calls"] - start["livekit_calls"],
-        pg_xacts_per_request=(end["pg_xacts"] - start["pg_xacts"]) / requests,
-        # less the two commands of each snapshot (INFO; the monitor's own are not counted)
+        served=served,
+        pg_xacts_per_request=(end["pg_xacts"] - start["pg_xacts"] - own_statement) / requests,
+        sql_statements_per_request=sql_statements,
+        sql_transactions_per_request=sql_transactions,
+        pg_statements_per_request=statements,
         redis_commands_per_request=(end["redis_commands"] - start["redis_commands"] - 1) / requests,
+        redis_round_trips_per_request=round_trips,
+        redis_commands={name: n for name, n in by_command.items() if n > 0},
+    )
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def combine(runs: list[Measure]) -> Measure:
+    """The medians of repeated runs of one workload at one concurrency: each figure's own
+    median; answers by status, socket errors, LiveKit calls summed over the runs; the
+    machine's other load the highest; RSS the last run's; each run kept in `runs`."""
+    if len(runs) == 1:
+        return runs[0]
+
+    def med(get) -> float:
+        return median([get(m) for m in runs])
+
+    def med_or_none(get):
+        values = [get(m) for m in runs]
+        return None if None in values else median(values)
+
+    statuses: dict[int, int] = {}
+    socket_errors: dict[str, int] = {}
+    for m in runs:
+        for code, n in m.wrk.statuses.items():
+            statuses[code] = statuses.get(code, 0) + n
+        for name, n in m.wrk.socket_errors.items():
+            socket_errors[name] = socket_errors.get(name, 0) + n
+    wrk = WrkResult(
+        requests=round(med(lambda m: m.wrk.requests)),
+        seconds=med(lambda m: m.wrk.seconds),
+        rps=med(lambda m: m.wrk.rps),
+        p50_ms=med(lambda m: m.wrk.p50_ms),
+        p99_ms=med(lambda m: m.wrk.p99_ms),
+        statuses=statuses,
+        socket_errors=socket_errors,
+        wrk_cpu_s=med(lambda m: m.wrk.wrk_cpu_s),
+    )
+    first, last = runs[0], runs[-1]
+    commands = {name for m in runs for name in m.redis_commands}
+    return Measure(
+        workload=first.workload,
+        config=first.config,
+        connections=first.connections,
+        wrk=wrk,
+        cpu_s={name: med(lambda m, n=name: m.cpu_s[n]) for name in first.cpu_s},
+        cpu_ms_per_request={
+            name: med(lambda m, n=name: m.cpu_ms_per_request[n])
+            for name in first.cpu_ms_per_request
+        },
+        other_load_pct=max(m.other_load_pct for m in runs),
+        worker_rss_mib=last.worker_rss_mib,
+        workers_changed=any(m.workers_changed for m in runs),
+        livekit_calls=sum(m.livekit_calls for m in runs),
+        served=None if None in [m.served for m in runs] else round(med(lambda m: m.served)),
+        pg_xacts_per_request=med(lambda m: m.pg_xacts_per_request),
+        sql_statements_per_request=med_or_none(lambda m: m.sql_statements_per_request),
+        sql_transactions_per_request=med_or_none(lambda m: m.sql_transactions_per_request),
+        pg_statements_per_request=med_or_none(lambda m: m.pg_statements_per_request),
+        redis_commands_per_request=med(lambda m: m.redis_commands_per_request),
+        redis_round_trips_per_request=med_or_none(lambda m: m.redis_round_trips_per_request),
+        redis_commands={
+            name: med(lambda m, n=name: m.redis_commands.get(n, 0.0)) for name in sorted(commands)
+        },
+        guests=first.guests,
+        runs=runs,
     )
 
 
@@ -587,6 +895,25 @@ class Workloads:
         path.write_text("".join(f"{self.guest_cookie(identity)}\n" for identity in ids))
         return path
 
+    @staticmethod
+    def advance_pool(pool: Path, requests: int, threads: int = WRK_THREADS) -> None:
+        """Have the next run go on where this one stopped: knock.lua's wrk threads each
+        cycle through their share of the pool (line n is thread n % threads's) from its
+        first guest, so a new run would first poll the guests polled most recently, and
+        the least recent ones up to two cycles (plus the pause between runs) after
+        their last poll: past the 3 s waiting lifetime, with the pool sized for a 1.5 s
+        cycle. Each share is rotated by the polls its thread sent (the run's requests,
+        split evenly: close enough, each thread has the same connections)."""
+        lines = pool.read_text().splitlines(keepends=True)
+        shares = [lines[t::threads] for t in range(threads)]
+        for t, share in enumerate(shares):
+            if share:
+                sent = requests // threads + (1 if t < requests % threads else 0)
+                k = sent % len(share)
+                shares[t] = share[k:] + share[:k]
+        rotated = [shares[i % threads][i // threads] for i in range(len(lines))]
+        pool.write_text("".join(rotated))
+
     def webhook_request(self) -> tuple[bytes, dict]:
         from tests.servers.livekit_fake import event, webhook_request
 
@@ -598,7 +925,7 @@ class Workloads:
 
     def wrk_args(self, workload: str, pool: Path | None):
         if workload == "knock":
-            return "knock.lua", [str(pool), self.knock_path, "2"]
+            return "knock.lua", [str(pool), self.knock_path, str(WRK_THREADS)]
         if workload == "join":
             cookie = {"Cookie": f"meet_session={self.cookie}"}
             spec = write_spec(self.dir / "join.spec", "GET", self.join_path, cookie)
@@ -673,46 +1000,76 @@ def bench_server(config, workloads_to_run, ctx, args) -> list[Measure]:
     if "hello" in workloads_to_run:
         groups.append(("hello:application", "/", ["hello"]))
     for module, ready_path, names in groups:
-        server = Gunicorn(module, config, args.workers, ctx["env"], ctx["dir"])
+        # each server its own counts file: gunicorn numbers its workers' ages from 1
+        counts = ctx["dir"] / f"counts-{module.split(':')[0]}-{config}.bin"
+        counts.write_bytes(bytes(COUNT_SLOTS * COUNT_SLOT.size))
+        env = {**ctx["env"], "BENCH_COUNTS": str(counts)}
+        server = Gunicorn(module, config, args.workers, env, ctx["dir"], ctx["hooks"])
         ctx["servers"].append(server)
         try:
             server.start(ready_path)
             if module.startswith("wsgi") and ctx["workloads"] is None:
-                cookie = login_cookie(server.url, MEMBER_SUB)
+                try:
+                    cookie = login_cookie(server.url, MEMBER_SUB)
+                except RuntimeError as error:
+                    raise server.failure(error) from None
                 ctx["workloads"] = Workloads(
                     ctx["seed"], ctx["livekit"], ctx["settings"], cookie, ctx["dir"]
                 )
             workloads = ctx["workloads"]
-            probe = Probe(server, ctx["monitor"], ctx["livekit"])
+            probe = Probe(server, ctx["monitor"], ctx["livekit"], ctx["statements"], counts)
             pool, guests = None, 0
             for name in names:
                 if workloads is None:  # hello only: nothing else needed
                     workloads = Workloads(
                         ctx["seed"], ctx["livekit"], ctx["settings"], "", ctx["dir"]
                     )
-                workloads.preflight(name, server.url)
+                try:
+                    workloads.preflight(name, server.url)
+                except RuntimeError as error:
+                    raise server.failure(error) from None
                 if name == "knock":
                     pool, guests = knock_pool(server, workloads, args)
                 script, script_args = workloads.wrk_args(name, pool)
-                run_wrk(server.url, script, script_args, 16, args.warmup)
+                warmup, _ = run_wrk(server.url, script, script_args, 16, args.warmup)
+                probe.drain()
+                if name == "knock":
+                    workloads.advance_pool(pool, warmup.requests)
                 for connections in args.connections:
-                    script, script_args = workloads.wrk_args(name, pool)
-                    say(f"  {config:8} {name:8} {connections:3} connections, {args.duration:g} s")
-                    m = measure(
-                        name, config, connections, server, probe, script, script_args, args.duration
-                    )
-                    m.guests = guests if name == "knock" else 0
-                    results.append(m)
-                    if m.livekit_calls:
+                    runs = []
+                    for run in range(args.runs):
+                        script, script_args = workloads.wrk_args(name, pool)  # webhook: signed now
+                        of = f", run {run + 1} of {args.runs}" if args.runs > 1 else ""
                         say(
-                            f"  WARNING: {m.livekit_calls} LiveKit calls: some guests' waiting "
-                            "entries expired (pool not cycled within 3 s) and knocked anew"
+                            f"  {config:8} {name:8} {connections:3} connections, "
+                            f"{args.duration:g} s{of}"
                         )
-                    if m.wrk.not_2xx:
-                        say(
-                            f"  WARNING: {m.wrk.not_2xx} answers were not 2xx: "
-                            f"statuses {m.wrk.statuses}, socket errors {m.wrk.socket_errors}"
+                        m = measure(
+                            name,
+                            config,
+                            connections,
+                            server,
+                            probe,
+                            script,
+                            script_args,
+                            args.duration,
                         )
+                        m.guests = guests if name == "knock" else 0
+                        if name == "knock":
+                            workloads.advance_pool(pool, m.wrk.requests)
+                        runs.append(m)
+                        if m.livekit_calls:
+                            say(
+                                f"  WARNING: {m.livekit_calls} LiveKit calls: some guests' "
+                                "waiting entries expired (pool not cycled within 3 s) and "
+                                "knocked anew"
+                            )
+                        if m.wrk.not_2xx:
+                            say(
+                                f"  WARNING: {m.wrk.not_2xx} answers were not 2xx: "
+                                f"statuses {m.wrk.statuses}, socket errors {m.wrk.socket_errors}"
+                            )
+                    results.append(combine(runs))
         finally:
             server.stop()
     return results
@@ -726,64 +1083,103 @@ def verdict(ok: bool) -> str:
     return "ok" if ok else "MISS"
 
 
-def report(results: list[Measure], args, notes: list[str]) -> str:
-    lines = []
+def fmt(value: float | None, width: int, digits: int = 2) -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
+
+
+def add_multiples(results: list[Measure], base_c: int) -> None:
+    """Each measure's total CPU per request as a multiple of hello's in the same server
+    configuration at the same concurrency (None without hello)."""
+    hello = {
+        (m.config, m.connections): m.cpu_ms_per_request["total"]
+        for m in results
+        if m.workload == "hello"
+    }
+    for m in results:
+        floor = hello.get((m.config, m.connections))
+        m.cpu_vs_hello = m.cpu_ms_per_request["total"] / floor if floor else None
+
+
+def report_header(args, statements: PgStatements | None) -> list[str]:
+    runs = (
+        f"medians of {args.runs} runs of {args.duration:g} s"
+        if args.runs > 1
+        else f"one run of {args.duration:g} s each (the figures of record: --runs 3, medians)"
+    )
+    base_c = args.connections[0]
+    lines = [
+        f"Meet Web load benchmark: {runs}; CPU per request = app workers + PostgreSQL "
+        f"backends + redis-server (/proc utime+stime), targets at {base_c} connections.",
+    ]
+    outside = (
+        "pg_stat_statements counts them from outside too (its column: top-level "
+        "statements less BEGIN/COMMIT/ROLLBACK)"
+        if statements is not None and statements.available
+        else "not counted from outside: "
+        + (statements.why_not if statements is not None else "pg_stat_statements not checked")
+    )
+    lines.append(
+        "SQL statements and transactions (commits + rollbacks) per request: counted in the "
+        "app workers by SQLAlchemy engine events (a gunicorn post_worker_init hook), as "
+        f"bench/inproc.py counts them in process; {outside}; pg_stat_database's transaction "
+        "counters reach the view seconds late, so they are not used."
+    )
+    return lines
+
+
+def report(
+    results: list[Measure], args, notes: list[str], statements: PgStatements | None = None
+) -> str:
+    base_c = args.connections[0]
+    add_multiples(results, base_c)
+    lines = report_header(args, statements)
     by_key = {(m.config, m.workload, m.connections): m for m in results}
     configs = list(dict.fromkeys(m.config for m in results))
-    base_c = args.connections[0]
     for config in configs:
         workloads = [w for w in WORKLOADS if (config, w, base_c) in by_key]
+        hello = by_key.get((config, "hello", base_c))
         lines.append("")
-        lines.append(f"== gunicorn {config}, {args.workers} workers ({SERVER_CONFIGS[config]}) ==")
-        lines.append(f"CPU per request, ms ({base_c} connections; total at each concurrency)")
-        conc_heads = "".join(f"{f'total@{c}':>10}" for c in args.connections)
+        flags = " ".join(SERVER_CONFIGS[config])
+        lines.append(f"== gunicorn {config}, {args.workers} workers ({flags}) ==")
+
+        # 1. CPU per request as a multiple of hello, beside the targets; worker RSS.
+        lines.append(f"CPU per request as a multiple of hello ({base_c} connections), and in ms")
+        more_c = args.connections[1:]
+        conc_heads = "".join(f"{f'total@{c}':>10}" for c in more_c)
+        spread_head = f"{'spread':>8}" if args.runs > 1 else ""
         lines.append(
-            f"  {'workload':9}{'app':>8}{'postgres':>10}{'redis':>8}{conc_heads}"
-            f"{'target':>9}  {'':4}{'pg tx/req':>10}{'redis cmd/req':>14}{'other load':>12}"
+            f"  {'workload':9}{'x hello':>8}{'target':>9}  {'':4}{'total ms':>9}{'app':>8}"
+            f"{'postgres':>10}{'redis':>8}{conc_heads}{spread_head}{'other load':>12}"
         )
         for w in workloads:
             m = by_key[(config, w, base_c)]
             cpu = m.cpu_ms_per_request
+            target = TARGET_VS_HELLO.get(w)
+            ratio = m.cpu_vs_hello
+            target_text = f"<= {target}" if target else "-"
+            mark = verdict(ratio <= target) if (target and ratio is not None) else ""
             totals = "".join(
-                f"{by_key[(config, w, c)].cpu_ms_per_request['total']:>10.3f}"
+                fmt(by_key[(config, w, c)].cpu_ms_per_request["total"], 10, 3)
                 if (config, w, c) in by_key
                 else f"{'-':>10}"
-                for c in args.connections
+                for c in more_c
             )
-            target = TARGET_CPU_MS.get(w)
-            target_text = f"<= {target}" if target else "-"
-            mark = verdict(cpu["total"] <= target) if target else ""
+            spread = ""
+            if args.runs > 1:
+                values = [r.cpu_ms_per_request["total"] for r in m.runs] or [cpu["total"]]
+                spread = f"{100 * (max(values) - min(values)) / max(cpu['total'], 1e-9):>7.0f}%"
             other = max(
                 by_key[(config, w, c)].other_load_pct
                 for c in args.connections
                 if (config, w, c) in by_key
             )
             lines.append(
-                f"  {w:9}{cpu['app']:>8.3f}{cpu['postgres']:>10.3f}{cpu['redis']:>8.3f}{totals}"
-                f"{target_text:>9}  {mark:4}{m.pg_xacts_per_request:>10.1f}"
-                f"{m.redis_commands_per_request:>14.1f}{other:>11.0f}%"
+                f"  {w:9}{fmt(ratio, 8)}{target_text:>9}  {mark:4}{cpu['total']:>9.3f}"
+                f"{cpu['app']:>8.3f}{cpu['postgres']:>10.3f}{cpu['redis']:>8.3f}{totals}"
+                f"{spread}{other:>11.0f}%"
             )
-        lines.append("Throughput and latency")
-        heads = "".join(
-            f"{f'req/s@{c}':>10}{f'p50@{c}':>9}{f'p99@{c}':>9}" for c in args.connections
-        )
-        lines.append(f"  {'workload':9}{heads}{'non-2xx':>9}{'target':>11}")
-        for w in workloads:
-            cells = ""
-            bad = 0
-            for c in args.connections:
-                m = by_key.get((config, w, c))
-                if m is None:
-                    cells += f"{'-':>10}{'-':>9}{'-':>9}"
-                    continue
-                bad += m.wrk.not_2xx
-                cells += f"{m.wrk.rps:>10.0f}{m.wrk.p50_ms:>7.1f}ms{m.wrk.p99_ms:>7.1f}ms"
-            target = TARGET_RPS.get(w)
-            rps = by_key[(config, w, base_c)].wrk.rps
-            target_text = f">= {target}" if target else "-"
-            mark = verdict(rps >= target) if target else ""
-            lines.append(f"  {w:9}{cells}{bad:>9}{target_text:>11}  {mark}")
-        rss = [r for m in results if m.config == config for r in m.worker_rss_mib]
+        if hello is None:
+            lines.append("  (no hello in this run: run with hello for the multiples)")
         app_rss = [
             r
             for m in results
@@ -796,26 +1192,81 @@ def report(results: list[Measure], args, notes: list[str]) -> str:
             if m.config == config and m.workload == "hello"
             for r in m.worker_rss_mib
         ]
-        if rss:
-            app_max = max(app_rss) if app_rss else 0
-            lines.append(
-                f"Worker RSS: app max {app_max:.0f} MiB (target <= {TARGET_RSS_MIB}: "
-                f"{verdict(app_max <= TARGET_RSS_MIB)})"
-                + (f", hello {max(hello_rss):.0f} MiB" if hello_rss else "")
+        if app_rss or hello_rss:
+            parts = []
+            if app_rss:
+                app_max = max(app_rss)
+                parts.append(
+                    f"app max {app_max:.0f} MiB (target <= {TARGET_RSS_MIB} MiB: "
+                    f"{verdict(app_max <= TARGET_RSS_MIB)})"
+                )
+            if hello_rss:
+                parts.append(f"hello {max(hello_rss):.0f} MiB")
+            lines.append("Worker RSS: " + ", ".join(parts))
+
+        # 2. Throughput and latency (information: no target).
+        lines.append("Throughput and latency")
+        heads = "".join(
+            f"{f'req/s@{c}':>10}{f'p50@{c}':>9}{f'p99@{c}':>9}" for c in args.connections
+        )
+        lines.append(f"  {'workload':9}{heads}{'non-2xx':>9}{'vs hello':>10}")
+        for w in workloads:
+            cells = ""
+            bad = 0
+            for c in args.connections:
+                m = by_key.get((config, w, c))
+                if m is None:
+                    cells += f"{'-':>10}{'-':>9}{'-':>9}"
+                    continue
+                bad += m.wrk.not_2xx
+                cells += f"{m.wrk.rps:>10.0f}{m.wrk.p50_ms:>7.1f}ms{m.wrk.p99_ms:>7.1f}ms"
+            rps = by_key[(config, w, base_c)].wrk.rps
+            share = (
+                f"{100 * rps / hello.wrk.rps:>9.0f}%" if hello and hello.wrk.rps else f"{'-':>10}"
             )
-        knock, hello = by_key.get((config, "knock", base_c)), by_key.get((config, "hello", base_c))
+            lines.append(f"  {w:9}{cells}{bad:>9}{share}")
+        knock = by_key.get((config, "knock", base_c))
         if knock:
             lines.append(
                 f"knock: {knock.guests} guests waiting, each polling about every "
                 f"{knock.guests / max(knock.wrk.rps, 1):.1f} s at {base_c} connections"
             )
         if knock and hello and hello.wrk.rps:
-            ratio = knock.wrk.rps / hello.wrk.rps
             lines.append(
-                f"knock / hello at {base_c} connections: {100 * ratio:.0f} % "
-                f"(target >= {100 * TARGET_KNOCK_VS_HELLO:.0f} %: "
-                f"{verdict(ratio >= TARGET_KNOCK_VS_HELLO)})"
+                f"knock / hello throughput at {base_c} connections: "
+                f"{100 * knock.wrk.rps / hello.wrk.rps:.0f} % (information, no target)"
             )
+
+        # 3. What each request asks of PostgreSQL and Redis.
+        lines.append(
+            f"Per request ({base_c} connections): PostgreSQL and Redis (redis: the whole "
+            "server, all dbs)"
+        )
+        pgss = statements is not None and statements.available
+        pgss_head = f"{'pg_stat_stmts':>14}" if pgss else ""
+        lines.append(
+            f"  {'workload':9}{'sql stmts':>10}{'sql tx':>8}{pgss_head}{'redis cmds':>12}"
+            f"{'redis rt':>10}  redis commands by name"
+        )
+        for w in workloads:
+            m = by_key[(config, w, base_c)]
+            mix = sorted(m.redis_commands.items(), key=lambda item: (-item[1], item[0]))
+            mix_text = ", ".join(f"{name} {n:.2f}" for name, n in mix[:8] if n >= 0.005)
+            pgss_cell = fmt(m.pg_statements_per_request, 14) if pgss else ""
+            lines.append(
+                f"  {w:9}{fmt(m.sql_statements_per_request, 10)}"
+                f"{fmt(m.sql_transactions_per_request, 8)}{pgss_cell}"
+                f"{m.redis_commands_per_request:>12.2f}"
+                f"{fmt(m.redis_round_trips_per_request, 10)}  {mix_text}"
+            )
+        lines.append(
+            "  redis cmds: INFO total_commands_processed; a script counts as 1 + each "
+            "redis.call, a MULTI/EXEC pipeline as its commands + 2."
+        )
+        lines.append(
+            "  redis rt: round trips, estimated as redis-server's write() calls "
+            "(/proc/<pid>/io syscw: one per batch of replies)."
+        )
         if any(m.workers_changed for m in results if m.config == config):
             lines.append("WARNING: a worker was replaced during a run; its CPU is partly lost")
     if notes:
@@ -827,7 +1278,8 @@ def report(results: list[Measure], args, notes: list[str]) -> str:
         lines.append(
             "NOTE: other processes used more than 10 % of the machine during "
             f"{len(noisy)} run(s) (e.g. a test suite): req/s and latency are disturbed; "
-            "CPU per request is measured per process and holds up better."
+            "CPU per request is measured per process and holds up better (Redis counts "
+            "are the whole server's: another client of it adds to them)."
         )
     for m in results:
         if m.workload == "knock" and m.livekit_calls:
@@ -870,6 +1322,9 @@ def parse_args(argv=None):
     parser.add_argument(
         "--only", default=",".join(WORKLOADS), help="workloads, comma-separated (all)"
     )
+    parser.add_argument(
+        "--runs", type=int, default=1, help="repeat each measured run, report medians (1)"
+    )
     parser.add_argument("--json", type=Path, help="also write the measures to this file")
     parser.add_argument("--keep-db", action="store_true", help=f"leave {DB_NAME} after the run")
     args = parser.parse_args(argv)
@@ -878,6 +1333,8 @@ def parse_args(argv=None):
     args.connections = [int(c) for c in args.connections.split(",")]
     args.config = [c.strip() for c in args.config.split(",") if c.strip()]
     args.only = [w.strip() for w in args.only.split(",") if w.strip()]
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     for name in args.config:
         if name not in SERVER_CONFIGS:
             parser.error(f"unknown configuration {name!r}")
@@ -930,12 +1387,21 @@ def main(argv=None) -> int:
         ctx["livekit"] = livekit
         ctx["seed"] = seed_rows()
         livekit.add_room(ctx["seed"].room_id)  # a meeting in progress: knocks notify it
-        settings = app_settings(livekit, oidc)
+        # The pool's guests all knock from 127.0.0.1 at one room: the per-address and
+        # per-room lobby limits (0 turns each off) would refuse most of them.
+        settings = app_settings(
+            livekit, oidc, **{"lobby.max_waiting_per_room": "0", "lobby.address_rate_limit": "0"}
+        )
         settings_path = work_dir / "settings.json"
         settings_path.write_text(json.dumps(settings))
+        hooks = work_dir / "gunicorn_hooks.py"
+        hooks.write_text(GUNICORN_HOOKS)
+        ctx["hooks"] = hooks
         ctx["env"] = {"BENCH_SETTINGS_FILE": str(settings_path)}
         ctx["settings"] = settings
         ctx["monitor"] = stack.enter_context(psycopg.connect(PG_ADMIN, autocommit=True))
+        ctx["statements"] = PgStatements(ctx["monitor"])
+        stack.callback(ctx["statements"].close)  # before drop_database, which runs later
         for config in args.config:
             results.extend(bench_server(config, args.only, ctx, args))
     notes = []
@@ -946,7 +1412,7 @@ def main(argv=None) -> int:
             if workloads.join_token
             else "join: the answer carries no LiveKit token (no token minting measured)"
         )
-    print(report(results, args, notes))
+    print(report(results, args, notes, ctx.get("statements")))
     print(f"\n(wall time {time.monotonic() - started:.0f} s; machine: {os.cpu_count()} cores)")
     if args.json:
         args.json.write_text(json.dumps([asdict(m) for m in results], indent=2))

@@ -177,3 +177,123 @@ def test_guest_knocks_on_one_process_owner_admits_on_the_other(settings, committ
         # and B agrees: nobody is waiting any more
         listed = owner.get(f"{b}/api/v1.0/rooms/{room}/waiting-participants/", timeout=TIMEOUT)
         assert listed.json()["participants"] == []
+
+
+def knock(browser: requests.Session, base: str, room: str, name: str, headers=None):
+    """One poll of the room's lobby; the answer's JSON, after checking it is a 200."""
+    answer = browser.post(
+        f"{base}/api/v1.0/rooms/{room}/request-entry/",
+        json={"username": name},
+        headers=headers or {},
+        timeout=TIMEOUT,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def token_claims(livekit, token: str):
+    return api.TokenVerifier(livekit.api_key, livekit.api_secret).verify(token)
+
+
+@pytest.fixture
+def member_login(settings):
+    """A login for a user the test signs in (so creates); the user is deleted after."""
+    login = f"mp-member-{uuid.uuid4().hex[:8]}"
+    yield login
+    engine = create_engine(settings["sqlalchemy.url"])
+    try:
+        with Session(engine) as session:
+            session.execute(delete(User).where(User.sub == login))  # accesses cascade
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def test_room_changes_on_one_process_hold_at_once_on_the_other(
+    settings, committed, livekit, member_login
+):
+    """What the owner changes on B (the access level, the members) is what A answers on
+    the very next request, with no pause: A may keep room data, but must check it."""
+    served = {**settings, "testing.shared_connection": "false", "app.base_url": ""}
+    room = str(committed["room"])
+    room_path = f"/api/v1.0/rooms/{room}/"
+    livekit.add_room(room)  # a meeting in progress: knocks notify it
+    with app_process(served) as a, app_process(served) as b:
+        owner = sign_in(b, committed["login"])
+        csrf = {"X-CSRF-Token": owner.cookies["csrftoken"]}
+
+        def change_access_level(level: str) -> None:
+            changed = owner.patch(
+                b + room_path, json={"access_level": level}, headers=csrf, timeout=TIMEOUT
+            )
+            assert changed.status_code == 200, changed.text
+            assert changed.json()["access_level"] == level
+
+        # restricted: a guest knocking on A waits
+        guest = requests.Session()
+        first = knock(guest, a, room, "Gina")
+        assert first["status"] == "waiting"
+        assert first["livekit"] is None
+        identity = first["id"]
+
+        # public on B: the guest's very next knock on A lets them in, with a token
+        change_access_level("public")
+        admitted = knock(guest, a, room, "Gina")
+        assert admitted["status"] == "accepted", admitted
+        assert admitted["id"] == identity
+        claims = token_claims(livekit, admitted["livekit"]["token"])
+        assert claims.identity == identity
+        assert claims.video.room == room
+        assert claims.video.room_join
+        assert not claims.video.room_admin
+
+        # restricted again on B: a new guest's first knock on A waits
+        change_access_level("restricted")
+        newcomer = requests.Session()
+        waiting = knock(newcomer, a, room, "Nora")
+        assert waiting["status"] == "waiting", waiting
+        assert waiting["livekit"] is None
+        assert waiting["id"] != identity
+
+        # a signed-in user with no role on the room: no token on A
+        member = sign_in(a, member_login)
+        member_csrf = {"X-CSRF-Token": member.cookies["csrftoken"]}
+        me = member.get(a + "/api/v1.0/users/me/", timeout=TIMEOUT)
+        assert me.status_code == 200, me.text
+        member_id = me.json()["id"]
+        before = member.get(a + room_path, timeout=TIMEOUT)
+        assert before.status_code == 200, before.text
+        assert not before.json().get("livekit")
+
+        # the owner adds them on B: their very next GET on A carries a member's token
+        added = owner.post(
+            b + "/api/v1.0/resource-accesses/",
+            json={"user": member_id, "resource": room, "role": "member"},
+            headers=csrf,
+            timeout=TIMEOUT,
+        )
+        assert added.status_code == 201, added.text
+        access_id = added.json()["id"]
+        seen = member.get(a + room_path, timeout=TIMEOUT)
+        assert seen.status_code == 200, seen.text
+        block = seen.json().get("livekit")
+        assert block and block["token"], seen.json()
+        claims = token_claims(livekit, block["token"])
+        assert claims.identity == member_id
+        assert claims.video.room == room
+        assert claims.attributes["room_role"] == "member"
+        assert not claims.video.room_admin
+
+        # the owner removes the access on B: A's very next answer has no token, and the
+        # former member's knock on A waits
+        removed = owner.delete(
+            f"{b}/api/v1.0/resource-accesses/{access_id}/", headers=csrf, timeout=TIMEOUT
+        )
+        assert removed.status_code == 204, removed.text
+        after = member.get(a + room_path, timeout=TIMEOUT)
+        assert after.status_code == 200, after.text
+        assert not after.json().get("livekit"), after.json()
+        knocked = knock(member, a, room, "Mia", headers=member_csrf)
+        assert knocked["status"] == "waiting", knocked
+        assert knocked["id"] == member_id
+        assert knocked["livekit"] is None
