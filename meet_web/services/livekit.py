@@ -24,10 +24,11 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import aiohttp
-import jwt
 from google.protobuf import json_format
 from livekit import api
 from livekit.api.access_token import DEFAULT_LEEWAY, Claims
+
+from . import hs256
 
 try:
     from orjson import loads as _json_loads
@@ -276,7 +277,7 @@ class LiveKitGateway:
         claims["iss"] = self.config.api_key
         claims["nbf"] = int(now)
         claims["exp"] = int(now + ttl.total_seconds())
-        return jwt.encode(claims, self.config.api_secret, algorithm="HS256")
+        return hs256.encode(claims, self.config.api_secret)
 
     def verify(self, token: str) -> Claims:
         try:
@@ -293,21 +294,21 @@ class LiveKitGateway:
         livekit-api's WebhookReceiver builds its Claims dataclasses from the token and
         parses the whole body into protobuf through json_format, most of a webhook's
         CPU, though most event types have no handler here. So the token is decoded once
-        with PyJWT, making the checks its TokenVerifier makes (HS256 signature, `iss`
-        is our API key, `exp` required and not past, its leeway), the body's SHA-256 is
+        (hs256.py: PyJWT's checks, in C where PyJWT loops in Python), making the checks
+        its TokenVerifier makes (HS256 signature, `iss` is our API key, `exp` required
+        and not past, its leeway), the body's SHA-256 is
         compared with the `sha256` claim as its receiver does, and the JSON is read only
         for what routing needs (WebhookDelivery).
         """
         token = authorization.removeprefix("Bearer ").strip()
         try:
             text = body.decode("utf-8")
-            claims = jwt.decode(
+            claims = hs256.decode(
                 token,
-                key=self.config.api_secret,
+                self.config.api_secret,
                 issuer=self.config.api_key,
-                algorithms=["HS256"],
                 leeway=JWT_LEEWAY,
-                options={"verify_signature": True, "require": ["exp"]},
+                require=("exp",),
             )
             digest = claims.get("sha256")
             if not digest:
