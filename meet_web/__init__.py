@@ -20,6 +20,7 @@ def main(global_config=None, **ini_settings):
             ".security",
             ".services",
             ".resources",
+            ".renderers",
             ".templating",
             ".tweens",
             ".i18n",
