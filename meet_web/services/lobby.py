@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -89,7 +89,13 @@ class LobbyEntry:
     color: str
 
     def as_json(self) -> dict:
-        return {**asdict(self), "status": str(self.status)}
+        # spelled out: dataclasses.asdict deep-copies, on every poll
+        return {
+            "id": self.id,
+            "username": self.username,
+            "status": str(self.status),
+            "color": self.color,
+        }
 
     @classmethod
     def from_json(cls, data) -> LobbyEntry | None:
