@@ -125,6 +125,26 @@ def _retry_sqlite_lock_errors(engine: Engine) -> None:
             mark_error_retryable(context.sqlalchemy_exception)
 
 
+# POST /api/v1.0/rooms/<room>/request-entry/, the knock: guests poll it every second,
+# and it never writes to the database (the lobby lives in the ephemeral store; at most
+# it reads a room's door). It runs without pyramid_tm's transaction, whose begin and
+# commit were a tenth of its CPU; see `needs_transaction`.
+KNOCK_PREFIX = "/api/v1.0/rooms/"
+KNOCK_SUFFIX = "/request-entry/"
+
+
+def is_knock(request) -> bool:
+    path = request.environ.get("PATH_INFO", "")  # raw: it may not be UTF-8 (ingress refuses it)
+    return (
+        request.method == "POST" and path.startswith(KNOCK_PREFIX) and path.endswith(KNOCK_SUFFIX)
+    )
+
+
+def needs_transaction(request) -> bool:
+    """pyramid_tm's activate hook: every request but the knock."""
+    return not is_knock(request)
+
+
 def session_for_request(request) -> Session:
     factory: sessionmaker = request.registry["dbsession_factory"]
     if request.method not in SAFE_METHODS:
@@ -137,7 +157,10 @@ def session_for_request(request) -> Session:
     session.info["request"] = request
     # the rooms and users it changes get new versions: every process reloads its copies
     session.info[KEPT] = request.registry.get("kept_copies", ())
-    zope.sqlalchemy.register(session, transaction_manager=request.tm)
+    if needs_transaction(request):
+        zope.sqlalchemy.register(session, transaction_manager=request.tm)
+    else:  # reads only (see KNOCK_PREFIX): nothing to commit
+        request.add_finished_callback(lambda _request: session.close())
     return session
 
 
@@ -148,6 +171,7 @@ def includeme(config):
     # Otherwise pyramid_tm loads the user before the exception views are in place: a
     # cache or database failure there would escape as a bare 500.
     settings.setdefault("tm.annotate_user", False)
+    settings.setdefault("tm.activate_hook", "meet_web.db.needs_transaction")
     settings.setdefault("retry.attempts", 3)
     config.include("pyramid_tm")
     config.include("pyramid_retry")
@@ -166,7 +190,8 @@ def includeme(config):
 
 
 def after_commit(request, fn, *args, **kwargs) -> None:
-    """Run `fn` once the request's transaction has committed (never if it aborts).
+    """Run `fn` once the request's transaction has committed (never if it aborts); for a
+    request without one (the knock), once it has succeeded.
 
     For side effects outside the database (LiveKit, mail, S3): a failure there is
     logged and cannot undo or half-write the committed rows.
@@ -180,4 +205,9 @@ def after_commit(request, fn, *args, **kwargs) -> None:
         except Exception:  # the rows are committed; report and carry on
             logging.getLogger(__name__).exception("after-commit task %s failed", fn)
 
-    request.tm.get().addAfterCommitHook(hook)
+    if needs_transaction(request):
+        request.tm.get().addAfterCommitHook(hook)
+    else:
+        request.add_finished_callback(
+            lambda request: hook(request.exception is None and request.response.status_int < 400)
+        )

@@ -27,6 +27,7 @@ from pyramid.events import NewResponse
 from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
 from pyramid.tweens import EXCVIEW
 
+from .db import is_knock
 from .security import SESSION_COOKIE
 
 HEADERS = {
@@ -42,6 +43,7 @@ UNTRUSTED_HOST = "This site is not served under this host name."
 BODY_TOO_LARGE = "The request body is larger than this site accepts."
 
 API_PREFIXES = ("/api/", "/external-api/")
+WEBHOOK_PATH = "/api/v1.0/rooms/webhooks-livekit/"
 STATIC_PREFIX = "/static/"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 READ_CHUNK = 64 * 1024
@@ -224,8 +226,14 @@ def bound_body(request, limit: int) -> bool:
 
 def retry_attempts(request) -> int | None:
     """pyramid_retry's activate hook: a body over the limit is never copied for retries
-    (one attempt, which the ingress tween refuses); others get the configured number."""
+    (one attempt, which the ingress tween refuses); others get the configured number.
+
+    So are the two hot POSTs', which need no retry: the knock writes nothing to the
+    database, and LiveKit redelivers a webhook answered with an error.
+    """
     config: EdgeConfig = request.registry["edge_config"]
+    if is_knock(request) or request.environ.get("PATH_INFO") == WEBHOOK_PATH:
+        return 1
     return None if bound_body(request, config.max_body_size) else 1
 
 
