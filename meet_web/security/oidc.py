@@ -14,17 +14,12 @@ browser that started it (no login CSRF), and only once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlencode
-
-from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.base_client import BaseApp, FrameworkIntegration, OAuthError
-from authlib.integrations.base_client.sync_app import OAuth2Mixin
-from authlib.integrations.base_client.sync_openid import OpenIDMixin
-from authlib.integrations.requests_client import OAuth2Session
 
 from ..services.ephemeral import EphemeralStore
 
@@ -78,13 +73,34 @@ def _take_state(store: EphemeralStore, session, state: str) -> dict | None:
     return data if store.take(_state_key(state)) is not None else None
 
 
-class _PyramidFramework(FrameworkIntegration):
-    def update_token(self, token, refresh_token=None, access_token=None):
-        """Tokens are not kept after login."""
+# Authlib (with the requests stack it brings, about 8 MiB) is imported by the first
+# sign-in a process serves, not at start: most requests never need it.
 
 
-class _OidcClient(OAuth2Mixin, OpenIDMixin, BaseApp):
-    client_cls = OAuth2Session
+@functools.cache
+def _authlib_client():
+    """A new Authlib OAuth2/OpenID client class for the login."""
+    from authlib.integrations.base_client import BaseApp, FrameworkIntegration
+    from authlib.integrations.base_client.sync_app import OAuth2Mixin
+    from authlib.integrations.base_client.sync_openid import OpenIDMixin
+    from authlib.integrations.requests_client import OAuth2Session
+
+    class PyramidFramework(FrameworkIntegration):
+        def update_token(self, token, refresh_token=None, access_token=None):
+            """Tokens are not kept after login."""
+
+    class OidcClient(OAuth2Mixin, OpenIDMixin, BaseApp):
+        client_cls = OAuth2Session
+
+    return PyramidFramework, OidcClient
+
+
+@functools.cache
+def _authlib_errors() -> tuple[type[Exception], ...]:
+    from authlib.common.errors import AuthlibBaseError
+    from authlib.integrations.base_client import OAuthError
+
+    return AuthlibBaseError, OAuthError
 
 
 @dataclass(frozen=True)
@@ -115,8 +131,13 @@ class OidcLogin:
 
     def __init__(self, config: OidcConfig):
         self.config = config
-        self._client = _OidcClient(
-            _PyramidFramework("oidc"),
+
+    @functools.cached_property
+    def _client(self):
+        framework, client = _authlib_client()
+        config = self.config
+        return client(
+            framework("oidc"),
             name="oidc",
             client_id=config.client_id,
             client_secret=config.client_secret,
@@ -134,7 +155,7 @@ class OidcLogin:
         """The provider's URL for a new sign-in; its state is kept until the callback."""
         try:
             data = self._client.create_authorization_url(redirect_uri)
-        except (AuthlibBaseError, OSError) as exc:
+        except (*_authlib_errors(), OSError) as exc:
             raise LoginError(f"the identity provider is unreachable: {exc}") from exc
         state = data.pop("state")
         store.put(
@@ -175,7 +196,7 @@ class OidcLogin:
             )
             claims = dict(self._client.parse_id_token(token, nonce=data["nonce"]))
             userinfo = dict(self._client.userinfo(token=token))
-        except (AuthlibBaseError, OAuthError, OSError, ValueError, KeyError) as exc:
+        except (*_authlib_errors(), OSError, ValueError, KeyError) as exc:
             raise LoginError(f"the login could not be completed: {exc}") from exc
         if not claims.get("sub") or userinfo.get("sub") != claims["sub"]:
             raise LoginError(
@@ -188,7 +209,7 @@ class OidcLogin:
     def logout_url(self, post_logout_redirect_uri: str) -> str | None:
         try:
             metadata = self._client.load_server_metadata()
-        except (AuthlibBaseError, OSError, ValueError):
+        except (*_authlib_errors(), OSError, ValueError):
             return None
         end = metadata.get("end_session_endpoint")
         if not end:
