@@ -130,6 +130,22 @@ def _copy(msg: M) -> M:
     return clone
 
 
+def offline_gateway(api_key: str, api_secret: str, **fields):
+    """A LiveKitGateway for tests of its pure parts (tokens, webhooks): no server behind
+    its URL."""
+    from meet_web.services.livekit import LiveKitConfig, LiveKitGateway
+
+    config = {
+        "url": "http://127.0.0.1:9",
+        "public_url": "",
+        "timeout": 5.0,
+        "default_sources": ("camera",),
+        "webhook_filter": None,
+        **fields,
+    }
+    return LiveKitGateway(LiveKitConfig(api_key=api_key, api_secret=api_secret, **config))
+
+
 def unused_url() -> str:
     """An ``http://127.0.0.1:<port>`` url on which nothing listens."""
     with socket.socket() as sock:

@@ -13,10 +13,10 @@ from livekit import api
 from meet_web.services.livekit import (
     ADMIN_ROLES,
     TOKEN_TTL,
-    LiveKitConfig,
     LiveKitGateway,
     participant_color,
 )
+from tests.servers.livekit_fake import offline_gateway
 
 API_KEY = "devkey"
 API_SECRET = "a-test-secret-that-is-long-enough-0123456789"
@@ -26,16 +26,9 @@ ROOM = "4b4a0f64-3a52-4c5b-a8a8-1d1b9c1b2c3d"
 
 @pytest.fixture
 def gateway() -> LiveKitGateway:
-    config = LiveKitConfig(
-        url="http://127.0.0.1:9",
-        public_url="wss://media.example.org",
-        api_key=API_KEY,
-        api_secret=API_SECRET,
-        timeout=5.0,
-        default_sources=DEFAULTS,
-        webhook_filter=None,
+    return offline_gateway(
+        API_KEY, API_SECRET, public_url="wss://media.example.org", default_sources=DEFAULTS
     )
-    return LiveKitGateway(config)
 
 
 def livekit_token(

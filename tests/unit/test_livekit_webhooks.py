@@ -15,7 +15,7 @@ import jwt
 import pytest
 from livekit import api
 
-from meet_web.services.livekit import InvalidWebhook, LiveKitConfig, LiveKitGateway
+from meet_web.services.livekit import InvalidWebhook, LiveKitGateway
 from meet_web.services.webhooks import (
     EXPIRY_LEEWAY,
     NO_EXPIRY_WINDOW,
@@ -24,23 +24,14 @@ from meet_web.services.webhooks import (
 )
 from tests.servers.livekit_fake import DEFAULT_API_KEY as KEY
 from tests.servers.livekit_fake import DEFAULT_API_SECRET as SECRET
-from tests.servers.livekit_fake import event, sign_webhook, webhook_request
+from tests.servers.livekit_fake import event, offline_gateway, sign_webhook, webhook_request
 
 OTHER_SECRET = "another-secret-that-is-long-enough-0123456789"
 
 
 @pytest.fixture
 def gateway() -> LiveKitGateway:
-    config = LiveKitConfig(
-        url="http://127.0.0.1:9",
-        public_url="",
-        api_key=KEY,
-        api_secret=SECRET,
-        timeout=5.0,
-        default_sources=("camera",),
-        webhook_filter=None,
-    )
-    return LiveKitGateway(config)
+    return offline_gateway(KEY, SECRET)
 
 
 def digest(body: bytes) -> str:
