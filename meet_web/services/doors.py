@@ -37,6 +37,8 @@ _DOOR = select(
 
 @dataclass(frozen=True, slots=True)
 class Door:
+    """Shared by every request of the process: read it, never change what it holds."""
+
     id: uuid.UUID
     name: str
     slug: str
