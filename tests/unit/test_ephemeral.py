@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from meet_web.services.ephemeral import PREFIX, MemoryStore, RedisStore, make_store
+from meet_web.services.ephemeral import PREFIX, MemoryStore, RedisStore, Renewal, make_store
 from tests.conftest import REDIS_URL, cache_settings
 from tests.conftest import STORE_BACKENDS as BACKENDS
 
@@ -207,6 +207,66 @@ def test_a_value_that_is_not_json_comes_back_raw():
         store.client.set(PREFIX + key("text"), b"plain text", ex=10)
         assert store.get_many([key("raw"), key("text")]) == ["\ufffdnot json", "plain text"]
         assert store.take(key("text")) == "plain text"
+    finally:
+        names = list(store.client.scan_iter(f"{PREFIX}*{NS}*"))
+        if names:
+            store.client.delete(*names)
+
+
+def renewal(**fields) -> Renewal:
+    return Renewal(
+        **{
+            "index": 0,
+            "ttl": 30,
+            "group": key("waiting"),
+            "limit": 3,
+            "field": "status",
+            "value": "waiting",
+            "unless": (1,),
+            **fields,
+        }
+    )
+
+
+def test_hit_get_renew_renews_a_matching_entry(store):
+    store.put(key("entry"), {"status": "waiting"}, 1, group=key("waiting"))
+    hits, values, renewed = store.hit_get_renew(
+        key("rate"), 60, [key("entry"), key("mark")], renewal()
+    )
+    assert (hits, values, renewed) == (1, [{"status": "waiting"}, None], True)
+    time.sleep(1.2)  # past the first lifetime: the renewal's 30 s hold
+    assert store.get(key("entry")) == {"status": "waiting"}
+    assert store.group(key("waiting")) == [key("entry")]
+
+
+@pytest.mark.parametrize(
+    "case", ["other status", "guard set", "over the limit", "missing", "not an object"]
+)
+def test_hit_get_renew_leaves_the_entry_otherwise(store, case):
+    entry = {"status": "accepted" if case == "other status" else "waiting"}
+    if case == "not an object":
+        entry = ["waiting"]
+    if case != "missing":
+        store.put(key("entry"), entry, 1, group=key("waiting"))
+    if case == "guard set":
+        store.put(key("mark"), True, 30)
+    limit = 0 if case == "over the limit" else 3
+    _, _, renewed = store.hit_get_renew(
+        key("rate"), 60, [key("entry"), key("mark")], renewal(limit=limit)
+    )
+    assert not renewed
+    time.sleep(1.2)
+    assert store.get(key("entry")) is None
+
+
+def test_hit_get_renew_survives_a_script_flush():
+    """Redis forgets its scripts on a restart (or SCRIPT FLUSH): the store loads it again."""
+    if not REDIS_URL:
+        pytest.skip("MEET_TEST_REDIS_URL is not set")
+    store = new_store("redis")
+    try:
+        store.client.script_flush()
+        assert store.hit_get_renew(key("rate"), 60, [key("x")], renewal())[:2] == (1, [None])
     finally:
         names = list(store.client.scan_iter(f"{PREFIX}*{NS}*"))
         if names:
