@@ -16,6 +16,7 @@ from ..security.permissions import (
     user_principal,
 )
 from ..services.doors import Door, Doors, room_key, version_key
+from ..services.ephemeral import EphemeralStore
 from ..services.errors import NotFound
 from ..services.livekit import CONNECTION_TEST_PREFIX
 
@@ -166,6 +167,16 @@ class RoomResource:
         """The store key of the room's version, for a caller that reads it along with
         its own keys and hands it to `confirm`."""
         return version_key(self.id)
+
+    def read_checking_door(self, keys: list[str]) -> list:
+        """The store's values of `keys`, and the door checked in the same round trip
+        when it has not been yet."""
+        store = self.request.service(EphemeralStore)
+        if self._confirmed:
+            return store.get_many(keys) if keys else []
+        version, *values = store.get_many([self.version_key, *keys])
+        self.confirm(version)
+        return values
 
     def is_current(self, version) -> bool:
         """Whether the door is the room's current one (`version`: the room's, just read)."""

@@ -130,7 +130,8 @@ def _decision_key(room_id, identity: str) -> str:
     return f"lobby-decision:{room_id}:{identity}"
 
 
-def _removed_key(room_id, identity: str) -> str:
+def removed_key(room_id, identity: str) -> str:
+    """The mark of a participant removed from the meeting (see `is_removed`)."""
     return f"lobby-removed:{room_id}:{identity}"
 
 
@@ -169,7 +170,7 @@ class Lobby:
         )
 
     def is_removed(self, room_id, identity: str) -> bool:
-        return self.store.get(_removed_key(room_id, identity)) is not None
+        return self.store.get(removed_key(room_id, identity)) is not None
 
     def request_entry(
         self,
@@ -196,7 +197,7 @@ class Lobby:
         """
         keys = [
             _entry_key(room_id, identity),
-            _removed_key(room_id, identity),
+            removed_key(room_id, identity),
             _unannounced_key(room_id),
             _decision_key(room_id, identity),
         ]
@@ -330,4 +331,4 @@ class Lobby:
             groups=(_waiting_group(room_id), _room_group(room_id)),
         )
         self.store.delete(_decision_key(room_id, identity), groups=(_room_group(room_id),))
-        self.store.put(_removed_key(room_id, identity), True, self.config.removed_timeout)
+        self.store.put(removed_key(room_id, identity), True, self.config.removed_timeout)

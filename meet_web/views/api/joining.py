@@ -28,28 +28,39 @@ def participant_key(secret: str, identity: str) -> str:
     return base64.urlsafe_b64encode(mac.digest()[:18]).decode()
 
 
-def participant_identity(request) -> str:
-    """The user id when signed in; else the lobby cookie's UUID (set if missing).
+def known_identity(request) -> str | None:
+    """The caller's identity if they hold one already: the user id when signed in, else
+    the lobby cookie's UUID when its key cookie proves it ours; None otherwise. Sets
+    nothing (see participant_identity).
 
     The guest's cookies: `<lobby.cookie_name>` holds the identity (as the reference's
-    does) and `<lobby.cookie_name>Key` its key; a missing or wrong key gets a new
-    identity.
+    does) and `<lobby.cookie_name>Key` its key.
     """
     if request.account is not None:
         return str(request.account.id)
     settings = request.registry.settings
     cookie_name = settings["lobby.cookie_name"]
-    key_name = cookie_name + KEY_COOKIE_SUFFIX
-    secret = settings["session.secret"]
     value = request.cookies.get(cookie_name, "")
     try:
         identity = str(uuid.UUID(value))
     except ValueError:
-        identity = None
-    if identity is not None and hmac.compare_digest(
-        request.cookies.get(key_name, ""), participant_key(secret, identity)
-    ):
+        return None
+    key = request.cookies.get(cookie_name + KEY_COOKIE_SUFFIX, "")
+    if hmac.compare_digest(key, participant_key(settings["session.secret"], identity)):
         return identity
+    return None
+
+
+def participant_identity(request) -> str:
+    """The caller's known identity; a guest without one gets a new one, with its
+    cookies set on the response (a missing or wrong key gets a new identity)."""
+    identity = known_identity(request)
+    if identity is not None:
+        return identity
+    settings = request.registry.settings
+    cookie_name = settings["lobby.cookie_name"]
+    key_name = cookie_name + KEY_COOKIE_SUFFIX
+    secret = settings["session.secret"]
     identity = str(uuid.uuid4())
     key = participant_key(secret, identity)
     # later calls in this request agree

@@ -11,11 +11,11 @@ from ...openapi import PAGING, Query, operation
 from ...resources import RoomContainer, RoomResource, UnregisteredRoom
 from ...security.permissions import MANAGER_ROLES, Permission
 from ...services.livekit import LiveKitGateway
-from ...services.lobby import Lobby
+from ...services.lobby import removed_key
 from ...services.rooms import RoomDefaults, create_room, update_room
 from ...validation import MISSING, Body, Choice, RoomConfiguration, String, check_page, page_params
 from .callbacks import remember_created_room
-from .joining import livekit_block, participant_identity, requested_name
+from .joining import known_identity, livekit_block, participant_identity, requested_name
 from .serializers import (
     ROOM_SCHEMA,
     UNREGISTERED_ROOM_SCHEMA,
@@ -42,6 +42,9 @@ USERNAME = Query("username", {"type": "string"}, "The display name to put in the
 
 def room_for_caller(request, context: RoomResource) -> dict:
     """The room as this caller may see it; those who may join also get a LiveKit token."""
+    # The room's door is checked in the round trip that reads the caller's removal mark.
+    known = known_identity(request)
+    marks = context.read_checking_door([removed_key(context.id, known)] if known else [])
     may_join = bool(request.has_permission(Permission.ROOM_JOIN, context))
     role = context.role
     # Managers see the accesses, with their users: the ORM room; others the door.
@@ -49,7 +52,8 @@ def room_for_caller(request, context: RoomResource) -> dict:
     data = room_json(room, role=role, may_join=may_join)
     if may_join:
         identity = participant_identity(request)
-        if not request.service(Lobby).is_removed(room.id, identity):
+        removed = identity == known and marks[0] is not None
+        if not removed:
             data["livekit"] = livekit_block(
                 request,
                 str(room.id),
