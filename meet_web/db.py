@@ -125,19 +125,27 @@ def _retry_sqlite_lock_errors(engine: Engine) -> None:
             mark_error_retryable(context.sqlalchemy_exception)
 
 
-# POST /api/v1.0/rooms/<room>/request-entry/, the knock: guests poll it every second,
-# and it never writes to the database (the lobby lives in the ephemeral store; at most
-# it reads a room's door). It runs without pyramid_tm's transaction, whose begin and
-# commit were a tenth of its CPU; see `needs_transaction`.
+# The two hot POSTs, told apart by their raw path before any routing (it may not even
+# be UTF-8: ingress refuses that later).
+# - The knock, POST /api/v1.0/rooms/<room>/request-entry/: guests poll it every second,
+#   and it never writes to the database (the lobby lives in the ephemeral store; at most
+#   it reads a room's door). It runs without pyramid_tm's transaction, whose begin and
+#   commit were a tenth of its CPU (`needs_transaction`), and is not retried.
+# - LiveKit's webhook: not retried either (tweens.retry_attempts), LiveKit redelivers.
 KNOCK_PREFIX = "/api/v1.0/rooms/"
 KNOCK_SUFFIX = "/request-entry/"
+WEBHOOK_PATH = "/api/v1.0/rooms/webhooks-livekit/"
 
 
 def is_knock(request) -> bool:
-    path = request.environ.get("PATH_INFO", "")  # raw: it may not be UTF-8 (ingress refuses it)
+    path = request.environ.get("PATH_INFO", "")
     return (
         request.method == "POST" and path.startswith(KNOCK_PREFIX) and path.endswith(KNOCK_SUFFIX)
     )
+
+
+def is_webhook(request) -> bool:
+    return request.method == "POST" and request.environ.get("PATH_INFO") == WEBHOOK_PATH
 
 
 def needs_transaction(request) -> bool:

@@ -27,7 +27,7 @@ from pyramid.events import NewResponse
 from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
 from pyramid.tweens import EXCVIEW
 
-from .db import is_knock
+from .db import is_knock, is_webhook
 from .security import SESSION_COOKIE
 
 HEADERS = {
@@ -43,7 +43,6 @@ UNTRUSTED_HOST = "This site is not served under this host name."
 BODY_TOO_LARGE = "The request body is larger than this site accepts."
 
 API_PREFIXES = ("/api/", "/external-api/")
-WEBHOOK_PATH = "/api/v1.0/rooms/webhooks-livekit/"
 STATIC_PREFIX = "/static/"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 READ_CHUNK = 64 * 1024
@@ -232,7 +231,7 @@ def retry_attempts(request) -> int | None:
     database, and LiveKit redelivers a webhook answered with an error.
     """
     config: EdgeConfig = request.registry["edge_config"]
-    if is_knock(request) or request.environ.get("PATH_INFO") == WEBHOOK_PATH:
+    if is_knock(request) or is_webhook(request):
         return 1
     return None if bound_body(request, config.max_body_size) else 1
 

@@ -24,6 +24,8 @@ from alembic import command
 from meet_web import main
 from meet_web.db import KEPT, SHARED_CONNECTION_KEY, Base
 from meet_web.models import AccessLevel, ResourceAccess, Role, Room, User
+from meet_web.services.accounts import Accounts
+from meet_web.services.doors import Doors
 from meet_web.services.ephemeral import EphemeralStore, RedisStore
 from tests.openapi_checks import check_response
 from tests.servers.livekit_fake import FakeLiveKit
@@ -197,12 +199,12 @@ class EveryApp:
     """One kind of kept copies (services/versions.py) of every app this test session
     built, told together of the rows a test's own database session changes."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: type):
         self.kind = kind
 
     def _caches(self):
         apps = [*SESSION_APPS, *VARIANT_APPS.values()]
-        return [app.registry[self.kind] for app in apps]
+        return [app.registry["meet_services"][self.kind] for app in apps]
 
     def id_changed_by(self, obj):
         return self._caches()[0].id_changed_by(obj)
@@ -246,7 +248,7 @@ def dbsession(connection):
     """A session on the test's connection: flush to make rows visible to requests."""
     session = Session(bind=connection, join_transaction_mode="create_savepoint")
     # the rows a test writes are seen at once, as the apps' own sessions do for theirs
-    session.info[KEPT] = (EveryApp("doors"), EveryApp("accounts"))
+    session.info[KEPT] = (EveryApp(Doors), EveryApp(Accounts))
     yield session
     session.close()
 

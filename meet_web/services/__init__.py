@@ -38,7 +38,6 @@ def includeme(config):
     doors, accounts = Doors(store), Accounts(store)
     register(config, doors, Doors)
     register(config, accounts, Accounts)
-    config.registry["doors"], config.registry["accounts"] = doors, accounts
     config.registry["kept_copies"] = (doors, accounts)  # for db.session_for_request
     track_changes()
     register(config, livekit, LiveKitGateway)

@@ -85,7 +85,7 @@ def test_a_slug_taken_over_by_another_room_finds_that_room(testapp, cast, dbsess
 
 
 def test_a_kept_door_is_used_only_under_its_version(app, restricted, dbsession):
-    doors: Doors = app.registry["doors"]
+    doors: Doors = app.registry["meet_services"][Doors]
     door = doors.load(dbsession, restricted.id)
     assert isinstance(door, Door) and door.access_level == AccessLevel.RESTRICTED
     kept, version = doors.kept(restricted.id)
