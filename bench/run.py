@@ -156,6 +156,21 @@ def rss_mib(pid: int) -> float | None:
     return None
 
 
+def private_mib(pid: int) -> float | None:
+    """The process's own memory (USS: private clean + dirty pages): what one more
+    worker costs when the workers share the master's pages (--preload)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+            kib = sum(
+                int(line.split()[1])
+                for line in rollup
+                if line.startswith(("Private_Clean:", "Private_Dirty:"))
+            )
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return kib / 1024
+
+
 def write_calls(pid: int) -> int | None:
     """write() system calls of a process so far (syscw of /proc/<pid>/io), or None when it
     is gone or not ours to read. redis-server writes each client's pending replies in one
@@ -362,6 +377,7 @@ class Gunicorn:
         env: dict,
         log_dir: Path,
         hooks: Path | None = None,
+        preload: bool = False,
     ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -377,6 +393,7 @@ class Gunicorn:
             "--workers",
             str(workers),
             *SERVER_CONFIGS[config],
+            *(["--preload"] if preload else []),
             "--worker-tmp-dir",
             "/dev/shm",  # noqa: S108 - gunicorn's heartbeat files, as its docs advise
             "--log-level",
@@ -538,6 +555,7 @@ class Measure:
     other_load_pct: float  # machine CPU not used by the components, wrk or this script
     worker_rss_mib: list[float]
     workers_changed: bool
+    worker_private_mib: list[float]
     livekit_calls: int  # knock: a guest whose waiting entry had expired knocked anew
     served: int | None = None  # requests the workers served (wrk's answers + in flight)
     pg_xacts_per_request: float = 0.0  # pg_stat_database: seconds late, see COUNT_SLOTS
@@ -689,6 +707,7 @@ def measure(workload, config, connections, server, probe, script, script_args, s
         other_load_pct=100 * other / (elapsed * cores),
         worker_rss_mib=[r for r in (rss_mib(p) for p in workers_after) if r is not None],
         workers_changed=workers_before != workers_after,
+        worker_private_mib=[r for r in map(private_mib, workers_after) if r is not None],
         livekit_calls=end["livekit_calls"] - start["livekit_calls"],
         served=served,
         pg_xacts_per_request=(end["pg_xacts"] - start["pg_xacts"] - own_statement) / requests,
@@ -755,6 +774,7 @@ def combine(runs: list[Measure]) -> Measure:
         other_load_pct=max(m.other_load_pct for m in runs),
         worker_rss_mib=last.worker_rss_mib,
         workers_changed=any(m.workers_changed for m in runs),
+        worker_private_mib=last.worker_private_mib,
         livekit_calls=sum(m.livekit_calls for m in runs),
         served=None if None in [m.served for m in runs] else round(med(lambda m: m.served)),
         pg_xacts_per_request=med(lambda m: m.pg_xacts_per_request),
@@ -1004,7 +1024,9 @@ def bench_server(config, workloads_to_run, ctx, args) -> list[Measure]:
         counts = ctx["dir"] / f"counts-{module.split(':')[0]}-{config}.bin"
         counts.write_bytes(bytes(COUNT_SLOTS * COUNT_SLOT.size))
         env = {**ctx["env"], "BENCH_COUNTS": str(counts)}
-        server = Gunicorn(module, config, args.workers, env, ctx["dir"], ctx["hooks"])
+        server = Gunicorn(
+            module, config, args.workers, env, ctx["dir"], ctx["hooks"], preload=args.preload
+        )
         ctx["servers"].append(server)
         try:
             server.start(ready_path)
@@ -1203,6 +1225,17 @@ def report(
             if hello_rss:
                 parts.append(f"hello {max(hello_rss):.0f} MiB")
             lines.append("Worker RSS: " + ", ".join(parts))
+        app_private = [
+            r
+            for m in results
+            if m.config == config and m.workload != "hello"
+            for r in m.worker_private_mib
+        ]
+        if app_private:
+            lines.append(
+                f"Worker private memory (USS): app max {max(app_private):.0f} MiB"
+                + (" (--preload)" if args.preload else " (without --preload)")
+            )
 
         # 2. Throughput and latency (information: no target).
         lines.append("Throughput and latency")
@@ -1316,6 +1349,11 @@ def parse_args(argv=None):
         help=f"gunicorn configurations, comma-separated, of {', '.join(SERVER_CONFIGS)}",
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    parser.add_argument(
+        "--preload",
+        action="store_true",
+        help="gunicorn --preload: the app imported once in the master, its pages shared",
+    )
     parser.add_argument(
         "--pool", type=int, default=POOL_SIZE, help=f"knocking guests (lobby ids, {POOL_SIZE})"
     )

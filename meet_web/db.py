@@ -18,6 +18,7 @@ from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid, create_engine, e
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from transaction.interfaces import NoTransaction
 
 KEPT = "meet_web.kept"  # session.info: the kept copies told of changes (services/versions.py)
 
@@ -131,7 +132,10 @@ def _retry_sqlite_lock_errors(engine: Engine) -> None:
 #   and it never writes to the database (the lobby lives in the ephemeral store; at most
 #   it reads a room's door). It runs without pyramid_tm's transaction, whose begin and
 #   commit were a tenth of its CPU (`needs_transaction`), and is not retried.
-# - LiveKit's webhook: not retried either (tweens.retry_attempts), LiveKit redelivers.
+# - LiveKit's webhook: most events have no handler and touch nothing, so it also runs
+#   without pyramid_tm's transaction; the view begins one around the handlers of an event
+#   that has some (their rows commit or abort together). Not retried either
+#   (tweens.retry_attempts): LiveKit redelivers.
 KNOCK_PREFIX = "/api/v1.0/rooms/"
 KNOCK_SUFFIX = "/request-entry/"
 WEBHOOK_PATH = "/api/v1.0/rooms/webhooks-livekit/"
@@ -149,8 +153,8 @@ def is_webhook(request) -> bool:
 
 
 def needs_transaction(request) -> bool:
-    """pyramid_tm's activate hook: every request but the knock."""
-    return not is_knock(request)
+    """pyramid_tm's activate hook: every request but the two hot POSTs."""
+    return not (is_knock(request) or is_webhook(request))
 
 
 def session_for_request(request) -> Session:
@@ -165,10 +169,10 @@ def session_for_request(request) -> Session:
     session.info["request"] = request
     # the rooms and users it changes get new versions: every process reloads its copies
     session.info[KEPT] = request.registry.get("kept_copies", ())
-    if needs_transaction(request):
-        zope.sqlalchemy.register(session, transaction_manager=request.tm)
-    else:  # reads only (see KNOCK_PREFIX): nothing to commit
+    if is_knock(request):  # reads only (see KNOCK_PREFIX): nothing to commit
         request.add_finished_callback(lambda _request: session.close())
+    else:  # the webhook's session joins the transaction its view begins (`with request.tm`)
+        zope.sqlalchemy.register(session, transaction_manager=request.tm)
     return session
 
 
@@ -197,6 +201,15 @@ def includeme(config):
     config.add_request_method(session_for_request, "dbsession", reify=True)
 
 
+def active_transaction(request):
+    """The request's transaction, or None outside one (the knock; the webhook's view
+    outside its handlers)."""
+    try:
+        return request.tm.get()
+    except NoTransaction:
+        return None
+
+
 def after_commit(request, fn, *args, **kwargs) -> None:
     """Run `fn` once the request's transaction has committed (never if it aborts); for a
     request without one (the knock), once it has succeeded.
@@ -213,8 +226,9 @@ def after_commit(request, fn, *args, **kwargs) -> None:
         except Exception:  # the rows are committed; report and carry on
             logging.getLogger(__name__).exception("after-commit task %s failed", fn)
 
-    if needs_transaction(request):
-        request.tm.get().addAfterCommitHook(hook)
+    current = active_transaction(request)
+    if current is not None:
+        current.addAfterCommitHook(hook)
     else:
         request.add_finished_callback(
             lambda request: hook(request.exception is None and request.response.status_int < 400)

@@ -315,7 +315,7 @@ class RedisStore(EphemeralStore):
     def get_many(self, keys):
         if not keys:
             return []
-        return [_loads(raw) for raw in self.client.mget([PREFIX + k for k in keys])]
+        return [_loads(raw) for raw in self._send(("MGET", *(PREFIX + k for k in keys)))]
 
     def put(self, key, value, ttl, *, group=None, ungroup=None):
         pipe = self.client.pipeline(transaction=False)
@@ -342,10 +342,8 @@ class RedisStore(EphemeralStore):
         return _loads(self.client.getdel(PREFIX + key))
 
     def add(self, key, value, ttl):
-        stored = self.client.set(
-            PREFIX + key, json.dumps(value), px=max(1, int(ttl * 1000)), nx=True
-        )
-        return bool(stored)
+        command = ("SET", PREFIX + key, json.dumps(value), "PX", max(1, int(ttl * 1000)), "NX")
+        return self._send(command) is not None
 
     def group(self, group):
         members = self.client.zrangebyscore(PREFIX + group, time.time(), "+inf")
@@ -394,23 +392,30 @@ class RedisStore(EphemeralStore):
         return int(hits), [_loads(raw) for raw in values], bool(renewed)
 
     def _run_script(self, script, keys: list, args: list):
-        """EVALSHA on a pooled connection, loading the script if the server lacks it.
+        """EVALSHA, loading the script first if the server lacks it (after a flush)."""
+        command = ("EVALSHA", script.sha, len(keys), *keys, *args)
+        return self._send(command, on_missing_script=("SCRIPT", "LOAD", script.script))
 
-        The knock's one command, sent without redis-py's per-command layers (retries,
-        observability hooks, reply callbacks): a third of the call's CPU. The pool still
-        replaces a connection the server closed when it is checked out; a connection
-        that fails mid-command is dropped and the error raised, as redis-py does.
+    def _send(self, command: tuple, *, on_missing_script: tuple | None = None):
+        """One command on a pooled connection, without redis-py's per-command layers
+        (retries, observability hooks, reply callbacks): a third of the CPU of the hot
+        paths' single commands. Only for commands whose raw reply is what the caller
+        wants. The pool still replaces a connection the server closed when it is checked
+        out; a connection that fails mid-command is dropped and the error raised, as
+        redis-py does.
         """
         pool = self.client.connection_pool
         connection = pool.get_connection()
         try:
             try:
-                connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+                connection.send_command(*command)
                 return connection.read_response()
             except redis.exceptions.NoScriptError:
-                connection.send_command("SCRIPT", "LOAD", script.script)
+                if on_missing_script is None:
+                    raise
+                connection.send_command(*on_missing_script)
                 connection.read_response()
-                connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+                connection.send_command(*command)
                 return connection.read_response()
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
             connection.disconnect()

@@ -1,6 +1,9 @@
 """Routes verified LiveKit webhook events to the handlers features register.
 
-A handler raises WebhookHandlerError when LiveKit should retry (the view answers 500);
+A handler is called with the event and the request: it writes through
+`request.dbsession`, inside the one transaction the view begins around an event's
+handlers (their rows commit together, or none does). A handler raises
+WebhookHandlerError when LiveKit should retry (the view answers 500);
 event types without a handler are accepted and ignored. Each event is handled once:
 the ledger remembers it for as long as its signature could be replayed.
 """
@@ -19,7 +22,7 @@ from livekit import api
 from .ephemeral import EphemeralStore
 from .livekit import JWT_LEEWAY, WebhookDelivery
 
-Handler = Callable[[api.WebhookEvent], None]
+Handler = Callable[[api.WebhookEvent, Any], None]  # (event, request)
 
 # LiveKit signs webhooks for 5 minutes and our verifier accepts a token up to a minute
 # past its expiry; a signature without a numeric expiry (LiveKit never sends one) is
@@ -48,7 +51,7 @@ class WebhookRouter:
     def handles(self, event_type: str) -> bool:
         return event_type in self._handlers
 
-    def dispatch(self, delivery: WebhookDelivery) -> int:
+    def dispatch(self, delivery: WebhookDelivery, request) -> int:
         """Run the handlers of the delivery's event type; return how many ran.
 
         The protobuf event is parsed only for them: most event types have none.
@@ -58,12 +61,12 @@ class WebhookRouter:
             return 0
         event = delivery.parse()
         for handler in handlers:
-            handler(event)
+            handler(event, request)
         return len(handlers)
 
 
 def register_default_handlers(router: WebhookRouter, lobby) -> None:
-    def clear_lobby(event: api.WebhookEvent) -> None:
+    def clear_lobby(event: api.WebhookEvent, _request) -> None:
         try:
             room_id = uuid.UUID(event_room_name(event))
         except ValueError:

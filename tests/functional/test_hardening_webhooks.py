@@ -12,7 +12,9 @@ SUCCESS = {"status": "success"}
 
 def recorder(client, kind: str) -> list:
     seen: list = []
-    app_service(client.app, WebhookRouter).register(kind, seen.append)
+    app_service(client.app, WebhookRouter).register(
+        kind, lambda event, _request: seen.append(event)
+    )
     return seen
 
 
@@ -68,7 +70,7 @@ def test_a_failed_event_may_be_retried(testapp_with, livekit):
     client = testapp_with({})
     calls: list = []
 
-    def flaky(event):
+    def flaky(event, _request):
         calls.append(event)
         if len(calls) == 1:
             raise WebhookHandlerError("not now")

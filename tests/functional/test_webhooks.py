@@ -12,8 +12,9 @@ import uuid
 import jwt
 import pytest
 from livekit import api
+from sqlalchemy import select
 
-from meet_web.models import AccessLevel
+from meet_web.models import AccessLevel, User
 from meet_web.services.webhooks import WebhookHandlerError, WebhookRouter
 from tests.conftest import app_service
 from tests.servers.livekit_fake import unused_url
@@ -40,7 +41,7 @@ def recorder(client, *kinds) -> list:
     seen: list = []
     router = app_service(client.app, WebhookRouter)
     for kind in kinds:
-        router.register(kind, seen.append)
+        router.register(kind, lambda event, _request: seen.append(event))
     return seen
 
 
@@ -348,10 +349,42 @@ def test_lobby_store_down_gives_500_so_livekit_retries(app_with, livekit, cast):
 def test_a_failing_handler_gives_500(app_with, livekit):
     client = app_with()
 
-    def fail(event):
+    def fail(event, _request):
         raise WebhookHandlerError("egress bookkeeping failed")
 
     app_service(client.app, WebhookRouter).register("egress_ended", fail)
     res = post(client, livekit, livekit.event("egress_ended", egress="EG_1", room="r"), status=500)
     assert res.json == ERROR
     assert post(client, livekit, livekit.event("egress_started", room="r")).json == SUCCESS
+
+
+# -- the handlers' transaction ----------------------------------------------------------
+
+
+def write_user(sub: str):
+    def handler(event, request):
+        request.dbsession.add(User(sub=sub, email=f"{sub}@example.org"))
+        request.dbsession.flush()
+
+    return handler
+
+
+def test_the_rows_a_handler_writes_are_committed(app_with, livekit, dbsession):
+    client = app_with()
+    app_service(client.app, WebhookRouter).register("room_started", write_user("from-webhook"))
+    assert post(client, livekit, livekit.event("room_started", room="r")).json == SUCCESS
+    assert dbsession.scalar(select(User).where(User.sub == "from-webhook")) is not None
+
+
+def test_one_failing_handler_undoes_the_rows_of_the_others(app_with, livekit, dbsession):
+    client = app_with()
+    router = app_service(client.app, WebhookRouter)
+    router.register("room_started", write_user("half-written"))
+
+    def fail(event, _request):
+        raise WebhookHandlerError("the second step failed")
+
+    router.register("room_started", fail)
+    res = post(client, livekit, livekit.event("room_started", room="r"), status=500)
+    assert res.json == ERROR
+    assert dbsession.scalar(select(User).where(User.sub == "half-written")) is None

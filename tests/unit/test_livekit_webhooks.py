@@ -228,22 +228,22 @@ def test_the_event_is_parsed_only_for_a_handler(gateway):
     body = json.dumps({"event": "track_published", "participant": 5}).encode()
     delivery = gateway.receive_webhook(body, sign_webhook(body))
     router = WebhookRouter()
-    router.register("room_finished", lambda event: None)
+    router.register("room_finished", lambda event, request: None)
     assert not router.handles("track_published")
-    assert router.dispatch(delivery) == 0
-    router.register("track_published", lambda event: None)
+    assert router.dispatch(delivery, None) == 0
+    router.register("track_published", lambda event, request: None)
     assert router.handles("track_published")
     with pytest.raises(InvalidWebhook):
-        router.dispatch(delivery)
+        router.dispatch(delivery, None)
 
 
 def test_handlers_get_the_protobuf_event(gateway):
     body, headers = webhook_request(event("egress_ended", egress="EG_1", room="r"))
     seen: list = []
     router = WebhookRouter()
-    router.register("egress_ended", seen.append)
-    router.register("egress_ended", seen.append)
-    assert router.dispatch(gateway.receive_webhook(body, headers["Authorization"])) == 2
+    router.register("egress_ended", lambda event, request: seen.append(event))
+    router.register("egress_ended", lambda event, request: seen.append(event))
+    assert router.dispatch(gateway.receive_webhook(body, headers["Authorization"]), None) == 2
     assert isinstance(seen[0], api.WebhookEvent)
     assert seen[0].egress_info.room_name == "r"
     assert seen[0] is seen[1]

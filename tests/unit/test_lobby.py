@@ -38,15 +38,21 @@ WAITING = {"type": "participantWaiting"}
 
 
 class RecordingRedis(redis.Redis):
-    """A Redis client that remembers the commands it sends (pipelines excepted)."""
+    """A Redis client that remembers the commands its connections send one at a time
+    (pipelines excepted), through redis-py's commands or the store's direct path."""
 
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
         self.commands: list[tuple] = []
+        commands = self.commands
+        pool = self.connection_pool
 
-    def execute_command(self, *args, **options):
-        self.commands.append(args)
-        return super().execute_command(*args, **options)
+        class RecordingConnection(pool.connection_class):
+            def send_command(self, *args, **kwargs):
+                commands.append(args)
+                return super().send_command(*args, **kwargs)
+
+        pool.connection_class = RecordingConnection
 
 
 def gateway_for(url: str, server, timeout: float = 5.0) -> LiveKitGateway:

@@ -56,8 +56,9 @@ def livekit_webhook(request):
         return answer(request, 401, "error")
     gateway = request.service(LiveKitGateway)
     router = request.service(WebhookRouter)
+    body = request.body  # read once: each read of webob's property seeks and copies
     try:
-        delivery = gateway.receive_webhook(request.body, authorization)
+        delivery = gateway.receive_webhook(body, authorization)
         if router.handles(delivery.event):
             # Parsed now, so that a body the handlers could not read is refused before
             # the filters and the ledger, as every body was when all were parsed.
@@ -72,7 +73,7 @@ def livekit_webhook(request):
     if room_filter is not None and not room_filter.search(room_name):
         return answer(request, 200, "success")
     ledger = request.service(WebhookLedger)
-    key = event_key(delivery.id, request.body)
+    key = event_key(delivery.id, body)
     try:
         first = ledger.first_delivery(key, replay_window(delivery.expires))
     except Exception as exc:  # the store is down: handlers that need it fail (500) anyway
@@ -84,7 +85,9 @@ def livekit_webhook(request):
         log.info("LiveKit webhook %s (%s) already handled", delivery.event, key)
         return answer(request, 200, "success")
     try:
-        router.dispatch(delivery)
+        if router.handles(delivery.event):
+            with request.tm:  # the handlers' rows commit together (see db.is_webhook)
+                router.dispatch(delivery, request)
     except Exception as exc:
         with contextlib.suppress(Exception):  # LiveKit's retry must be handled, not ignored
             ledger.forget(key)
