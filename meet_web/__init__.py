@@ -19,6 +19,8 @@ def main(global_config=None, **ini_settings):
             ".db",
             ".security",
             ".services",
+            ".services.mail",
+            ".services.lobby_alerts",  # uses the mailer and the services above
             ".resources",
             ".renderers",
             ".templating",

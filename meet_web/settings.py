@@ -89,7 +89,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("app.max_body_size", int, default=1048576),
     # Secure cookies unless explicitly off: browsers accept them on http://localhost too.
     Setting("app.secure_cookies", as_bool, default=True),
-    Setting("app.languages", as_list, default=["en-us", "fr-fr"]),
+    Setting("app.languages", as_list, default=["en-us", "fr-fr", "de-de", "nl-nl"]),
     Setting("app.default_language", default="en-us"),
     Setting("session.secret", required=True, secret=True),
     Setting("session.max_age", int, default=43200),
@@ -118,6 +118,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mail.host", default=""),
     Setting("mail.port", int, default=25),
     Setting("mail.default_sender", default="meet@localhost"),
+    Setting("mail.username", default=""),
+    Setting("mail.password", default="", secret=True),
+    # STARTTLS after connecting (use_tls), or TLS from the start (use_ssl, port 465).
+    Setting("mail.use_tls", as_bool, default=False),
+    Setting("mail.use_ssl", as_bool, default=False),
+    Setting("mail.timeout", float, default=10.0),
     Setting("cache.backend", default="dogpile.cache.memory_pickle"),
     Setting("cache.arguments.url", default=""),
     Setting("rooms.allow_unregistered", as_bool, default=False),
@@ -134,6 +140,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("lobby.address_rate_limit", int, default=30),
     # Participants waiting in one room's lobby at most; 0: no limit.
     Setting("lobby.max_waiting_per_room", int, default=100),
+    # A room's managers get the "a guest is waiting" e-mail at most once per this many
+    # seconds; 0: no limit.
+    Setting("lobby.waiting_email_interval", int, default=300),
     Setting("lobby.cookie_name", default="lobbyParticipantId"),
     Setting("rooms.creation_callback_timeout", int, default=600),
     Setting("diagnostics.connection_test_token_ttl", int, default=300),
@@ -261,6 +270,10 @@ def _check_values(settings: Mapping[str, Any], failed: set[str]) -> list[str]:
         problems.extend(_check_base_url(settings["app.base_url"]))
     if ok("app.max_body_size") and settings["app.max_body_size"] < 1:
         problems.append("app.max_body_size must be a positive number of bytes")
+    if ok("mail.use_tls", "mail.use_ssl") and settings["mail.use_tls"] and settings["mail.use_ssl"]:
+        problems.append("mail.use_tls and mail.use_ssl are exclusive; keep one")
+    if ok("lobby.waiting_email_interval") and settings["lobby.waiting_email_interval"] < 0:
+        problems.append("lobby.waiting_email_interval must be 0 or more seconds")
     if ok("telephony.pin_length") and settings["telephony.pin_length"] < 4:
         problems.append("telephony.pin_length must be at least 4")
     if (

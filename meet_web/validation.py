@@ -35,10 +35,11 @@ JSON_TYPES[type(None)] = "NoneType"
 
 
 def json_body(request) -> dict:
-    if not request.body:
+    body = request.body  # read once: each read of webob's property seeks and copies
+    if not body:
         return {}
     try:
-        data = json.loads(request.body)
+        data = json.loads(body)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise ValidationError({}, JSON_PARSE_ERROR) from exc
     if not isinstance(data, dict):

@@ -1,12 +1,14 @@
 """Translations of the pages: which language a request gets, and the gettext catalogs.
 
-The site's languages are `app.languages` (`en-us`, `fr-fr`): the code people choose in
-the language selector and store on their account. A request gets, in order, the
-signed-in user's language, the `meet_language` cookie, the best match of its
-`Accept-Language` header, else `app.default_language`. `request.language` is that code
-(the selector shows it); `request.locale_name` is its gettext locale (`en`, `fr`), which
-picks the catalog in `locale/<locale>/LC_MESSAGES/meet_web.mo` and is the page's
-`<html lang>`.
+The site's languages are `app.languages` (`en-us`, `fr-fr`, `de-de`, `nl-nl`): the code
+people choose in the language selector and store on their account. A request gets, in
+order, the signed-in user's language, the `meet_language` cookie, the best match of its
+`Accept-Language` header (`de-AT` picks `de-de`, `nl-BE` picks `nl-nl`), else
+`app.default_language`. `request.language` is that code (the selector shows it);
+`request.locale_name` is its gettext locale (`en`, `fr`, `de`, `nl`), which picks the
+catalog in `locale/<locale>/LC_MESSAGES/meet_web.mo` and is the page's `<html lang>`.
+Each language is named in itself (`Deutsch`) by `LANGUAGE_LABELS`, which the account
+page and the header's selector (the template global `language_labels`) show.
 
 Catalogs are compiled by `make install` (`pybabel compile`); without the `.mo` files
 the pages are simply shown in English.
@@ -22,7 +24,7 @@ from __future__ import annotations
 from pyramid.threadlocal import get_current_request
 from pyramid_jinja2 import EXTRAS_CONFIG_PHASE
 
-from ..views.pages.common import LANGUAGE_COOKIE
+from ..views.pages.common import LANGUAGE_COOKIE, LANGUAGE_LABELS
 
 DOMAIN = "meet_web"
 TRANSLATION_DIRS = "meet_web:i18n/locale"
@@ -99,6 +101,8 @@ def includeme(config):
     config.get_settings().setdefault("jinja2.i18n.domain", DOMAIN)
 
     def add_filter():
-        config.get_jinja2_environment().filters["translate"] = translate
+        environment = config.get_jinja2_environment()
+        environment.filters["translate"] = translate
+        environment.globals["language_labels"] = LANGUAGE_LABELS
 
     config.action(None, add_filter, order=EXTRAS_CONFIG_PHASE)

@@ -14,6 +14,10 @@ from .enums import AccessLevel, Role, db_enum
 
 SLUG_MAX_LENGTH = 100
 NAME_MAX_LENGTH = 500
+# The slug is made from the name, so in practice a name is as long as a slug may be
+# (as the reference's): forms limit what is typed to this.
+NAME_TYPED_MAX_LENGTH = SLUG_MAX_LENGTH
+NAME_TOO_LONG = f"The name may not be longer than {SLUG_MAX_LENGTH} characters."
 
 # First path segments that belong to the site itself; a room slug may not take one.
 RESERVED_SLUGS = frozenset(
@@ -74,7 +78,7 @@ def slug_for_name(name: str) -> str:
     if not slug:
         raise SlugError("The name must contain at least one letter or digit.")
     if len(slug) > SLUG_MAX_LENGTH:
-        raise SlugError(f"The name gives a slug longer than {SLUG_MAX_LENGTH} characters.")
+        raise SlugError(NAME_TOO_LONG)
     if is_uuid_like(slug) or slug in RESERVED_SLUGS:
         raise SlugError(f"The name '{name}' is reserved.")
     return slug

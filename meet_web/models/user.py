@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Index, String, func, select
+from sqlalchemy import JSON, Boolean, Index, String, false, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..db import BaseModel
@@ -19,12 +19,20 @@ class User(BaseModel):
     short_name: Mapped[str | None] = mapped_column(String(100))
     language: Mapped[str] = mapped_column(String(10), default="en-us")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # False until the person picks a zone (account page, users API): until then the
+    # account page offers their browser's zone.
+    timezone_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     default_room_access_level: Mapped[AccessLevel | None] = mapped_column(
         db_enum(AccessLevel, "default_room_access_level")
     )
     default_room_configuration: Mapped[dict] = mapped_column(JSON, default=dict)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_operator: Mapped[bool] = mapped_column(Boolean, default=False)
+    # E-mail me when a guest waits in the lobby of a room I manage and no manager is in
+    # the meeting (services/lobby_alerts.py).
+    guest_waiting_emails: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     last_login: Mapped[datetime | None]
 
     def __str__(self) -> str:

@@ -412,6 +412,11 @@ class LiveKitGateway:
         request = api.RoomParticipantIdentity(room=room, identity=identity)
         self._call("remove participant", lambda lk: lk.room.remove_participant(request))
 
+    def delete_room(self, room: str) -> None:
+        """End the meeting: LiveKit disconnects everyone (reason ROOM_DELETED)."""
+        request = api.DeleteRoomRequest(room=room)
+        self._call("end meeting", lambda lk: lk.room.delete_room(request))
+
     def sync_room_settings(self, room: str, configuration: dict, access_level: str) -> bool:
         """Tell a live LiveKit room its new settings; False when it is not live or unreachable."""
         try:

@@ -12,13 +12,17 @@ most `max_waiting` waiting participants, a client address creates at most
 and the meeting hears `participantWaiting` at most once per `notify_interval`: a knock
 inside the interval leaves a mark that the next poll after it turns into one message.
 The LiveKit call itself runs where the caller says (after the commit, for requests).
+
+A participant leaves the lobby by withdrawing (their entry goes, waiting or decided,
+and they may knock again at once); a denied one asks again by having the denial
+forgotten. Neither is a removal, which bars knocks for `removed_timeout`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -87,6 +91,8 @@ class LobbyEntry:
     username: str
     status: LobbyStatus
     color: str
+    # True only as returned by the knock that created the entry; never stored
+    is_new: bool = field(default=False, compare=False)
 
     def as_json(self) -> dict:
         # spelled out: dataclasses.asdict deep-copies, on every poll
@@ -227,7 +233,8 @@ class Lobby:
             entry = decision
         if entry is None:
             self._admit_newcomer(room_id, address)
-            entry = LobbyEntry(identity, username, LobbyStatus.WAITING, participant_color(identity))
+            color = participant_color(identity)
+            entry = LobbyEntry(identity, username, LobbyStatus.WAITING, color, is_new=True)
             self._save(room_id, entry)
             self._announce(room_id, defer, newcomer=True, marked=unannounced is not None)
         elif entry.status == LobbyStatus.WAITING:
@@ -324,11 +331,30 @@ class Lobby:
         self.store.delete_group(_waiting_group(room_id))
         self.store.delete_group(_room_group(room_id))
 
-    def participant_removed(self, room_id, identity: str) -> None:
-        """Forget their admission and refuse their knocks for `removed_timeout`."""
+    def withdraw(self, room_id, identity: str) -> None:
+        """The participant's own leaving of the lobby: their entry, waiting or decided,
+        goes at once. Not a removal: they may knock again straight away, and a new
+        knock starts a new wait (a denial is not kept against them)."""
+        self._forget(room_id, identity)
+
+    def forget_denial(self, room_id, identity: str) -> None:
+        """Let a denied participant ask again: a denial on them goes, so that their next
+        knock waits anew; a wait or an admission stays as it is."""
+        keys = [_entry_key(room_id, identity), _decision_key(room_id, identity)]
+        for data in self.store.get_many(keys):
+            entry = LobbyEntry.from_json(data) if data is not None else None
+            if entry is not None and entry.status == LobbyStatus.DENIED:
+                self._forget(room_id, identity)
+                return
+
+    def _forget(self, room_id, identity: str) -> None:
         self.store.delete(
             _entry_key(room_id, identity),
             groups=(_waiting_group(room_id), _room_group(room_id)),
         )
         self.store.delete(_decision_key(room_id, identity), groups=(_room_group(room_id),))
+
+    def participant_removed(self, room_id, identity: str) -> None:
+        """Forget their admission and refuse their knocks for `removed_timeout`."""
+        self._forget(room_id, identity)
         self.store.put(removed_key(room_id, identity), True, self.config.removed_timeout)

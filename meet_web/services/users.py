@@ -44,7 +44,12 @@ def email_is_verified(claims: dict) -> bool:
     return verified is True or (isinstance(verified, str) and verified.lower() == "true")
 
 
-def user_from_claims(session: Session, claims: dict, rules: LoginRules) -> User:
+def user_from_claims(
+    session: Session, claims: dict, rules: LoginRules, *, language: str | None = None
+) -> User:
+    """The user these claims name, created or updated. A new account starts in
+    `language`, the one the person was using when they signed in (a site language);
+    an existing account keeps its own."""
     sub = claims.get("sub")
     if not sub:
         raise UnknownUser("The identity provider sent no subject.")
@@ -61,6 +66,8 @@ def user_from_claims(session: Session, claims: dict, rules: LoginRules) -> User:
         if not rules.create_user:
             raise UnknownUser("No account matches this login.")
         user = User(sub=sub, is_active=True, is_operator=False)
+        if language:
+            user.language = language
         session.add(user)
     elif not user.is_active:
         raise UnknownUser("This account is disabled.")

@@ -82,6 +82,13 @@ class KeptCopies:
     def dropped(self, row_id, copy) -> None:
         """Called (under the lock) when a copy leaves; subclasses clean their indexes."""
 
+    def forget_all(self) -> None:
+        """Drop every copy (tests roll back rows whose commits wrote no later version)."""
+        with self._lock:
+            while self._kept:
+                row_id, (copy, _, _) = self._kept.popitem(last=False)
+                self.dropped(row_id, copy)
+
     def changed(self, row_ids) -> None:
         """New versions for these rows: every process reloads its copies."""
         for row_id in row_ids:
@@ -108,15 +115,22 @@ def _after_flush(session, _context):
 
 
 def _after_commit(session):
-    for cache, ids in session.info.pop(CHANGED, {}).items():
-        try:
-            cache.changed(ids)
-        except Exception as exc:  # committed: the flush wrote versions already
-            log.warning("new versions after commit not written: %s", exc)
+    renew_versions(session)
 
 
 def _after_rollback(session):
-    session.info.pop(CHANGED, None)
+    # A copy loaded between the flush and the rollback (by this session: nobody else
+    # saw the rows) holds what never was: new versions drop it too.
+    renew_versions(session)
+
+
+def renew_versions(session) -> None:
+    """New versions for the rows this session flushed since its last commit or rollback."""
+    for cache, ids in session.info.pop(CHANGED, {}).items():
+        try:
+            cache.changed(ids)
+        except Exception as exc:  # the flush wrote versions already
+            log.warning("new versions not written: %s", exc)
 
 
 _LISTENERS = (

@@ -14,6 +14,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from meet_web.models import AccessLevel, ResourceAccess, Role, Room, User
+from tests.browser.test_meeting_page import Meeting, add_two_others
 
 BLOCKING = {"serious", "critical"}
 LANGUAGES = {"en": "en-US", "fr": "fr-FR"}
@@ -118,3 +119,16 @@ def test_signed_in_pages(context_in, rooms, language, capsys):
     check(page, "room settings", language, capsys)
     page.goto("/account")
     check(page, "account", language, capsys)
+
+
+def test_meeting_page_with_three_participants(page, live_server, capsys):
+    """The meeting page (livekit-client's scripted stand-in), its panels and a dialog."""
+    meeting = Meeting(page, live_server)
+    meeting.open()
+    add_two_others(meeting)
+    expect(page.locator("#stage .tile")).to_have_count(3)
+    check(page, "meeting, 3 participants", "en", capsys)
+    page.get_by_role("button", name="Chat").click()
+    check(page, "meeting, chat open", "en", capsys)
+    page.get_by_role("button", name="Devices").click()
+    check(page, "meeting, devices dialog", "en", capsys)

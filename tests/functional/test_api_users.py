@@ -50,6 +50,7 @@ def test_me(testapp, me):
         "language": "en-us",
         "default_room_access_level": None,
         "default_room_configuration": {},
+        "guest_waiting_emails": False,
     }
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
+from meet_web.db import KEPT
 from meet_web.models import AccessLevel, ResourceAccess, Role
 from meet_web.services.doors import Door, Doors, version_key
-from tests.conftest import make_room
+from meet_web.services.lobby_alerts import GuestWaitingAlerts
+from tests.conftest import EveryApp, app_service, make_room
 
 ROOMS = "/api/v1.0/rooms"
 
@@ -39,6 +42,8 @@ def knock(client, room, name="Guest", status=200):
 
 def test_a_polling_guest_costs_no_sql_once_the_door_is_kept(testapp, restricted, statements):
     assert knock(testapp, restricted)["status"] == "waiting"
+    # the first knock's "a guest is waiting" check reads the room's managers, after it
+    app_service(testapp.app, GuestWaitingAlerts).drain()
     statements.clear()
     for _ in range(3):
         assert knock(testapp, restricted)["status"] == "waiting"
@@ -94,3 +99,20 @@ def test_a_kept_door_is_used_only_under_its_version(app, restricted, dbsession):
     assert doors.kept(restricted.id) is None
     store = doors.store
     assert store.get(version_key(restricted.id)) not in (None, version)
+
+
+def test_a_door_read_before_a_rollback_is_not_kept_after_it(app, connection, dbsession, restricted):
+    """A session that changes a room, reads its door and rolls back leaves no copy of
+    what never was."""
+    doors: Doors = app.registry["meet_services"][Doors]
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    session.info[KEPT] = (EveryApp(Doors),)
+    room = session.get(type(restricted), restricted.id)
+    room.access_level = AccessLevel.PUBLIC
+    session.flush()
+    door = doors.load(session, restricted.id, version=doors.current_version(restricted.id))
+    assert door.access_level == AccessLevel.PUBLIC
+    _door, version = doors.kept(restricted.id)
+    session.rollback()
+    session.close()
+    assert version != doors.current_version(restricted.id)

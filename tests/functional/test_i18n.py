@@ -20,7 +20,7 @@ from tests.conftest import make_room, make_user
 
 I18N_DIR = Path(__file__).resolve().parents[2] / "meet_web" / "i18n"
 POT = I18N_DIR / "meet_web.pot"
-LOCALES = ("en", "fr")
+LOCALES = ("en", "fr", "de", "nl")
 
 
 def catalog(path: Path):
@@ -110,7 +110,7 @@ def test_cookie_comes_before_the_header(testapp):
 
 
 def test_unknown_cookie_falls_back_to_the_header(testapp):
-    testapp.set_cookie("meet_language", "de-de")
+    testapp.set_cookie("meet_language", "es-es")
     res = testapp.get("/", headers={"Accept-Language": "fr"})
     assert '<html lang="fr">' in res.text
 

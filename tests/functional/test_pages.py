@@ -64,7 +64,26 @@ def test_static_files_are_served(testapp):
     testapp.get("/static/js/meet.js", status=200)
 
 
+def test_the_site_has_an_icon(testapp):
+    page = testapp.get("/")
+    assert '<link rel="icon" href="http://localhost/static/favicon.svg" type="image/svg+xml">' in (
+        page.text
+    )
+    icon = testapp.get("/static/favicon.svg", status=200)
+    assert icon.content_type == "image/svg+xml"
+    assert icon.body.startswith(b"<svg")
+    for method in (testapp.get, testapp.head):
+        res = method("/favicon.ico", status=301)
+        assert res.location == "http://localhost/static/favicon.svg"
+
+
 # -- create a room -----------------------------------------------------------------
+
+
+def test_the_room_name_field_has_the_servers_limit(testapp, user):
+    testapp.login_as(user)
+    field = testapp.get("/").text.split('id="room-name"', 1)[1].split(">", 1)[0]
+    assert 'maxlength="100"' in field
 
 
 def test_create_room_from_home(testapp, dbsession, user):
@@ -105,6 +124,8 @@ def test_create_room_uses_account_defaults(testapp, dbsession):
         ("Account", "The name &#39;Account&#39; is reserved."),
         ("Team Room", "Another room already uses this name."),
         ("team room!", "Another room already uses this name."),
+        ("b" * 101, "The name may not be longer than 100 characters."),
+        ("ﬃ" * 34, "The name may not be longer than 100 characters."),  # 102 slug letters
     ],
 )
 def test_create_room_bad_input(testapp, cast, dbsession, name, message):
@@ -150,9 +171,35 @@ def test_create_room_with_form_token(testapp, dbsession, user):
         "https://meet.example.org/team-room/?x=1#y",
     ],
 )
-def test_join_by_code(testapp, code):
+def test_join_by_code(testapp, cast, code):
     res = testapp.get("/join", params={"code": code}, status=303)
     assert res.location == "http://localhost/team-room"
+
+
+def test_join_by_code_with_htmx(testapp, cast):
+    res = testapp.get("/join", params={"code": "Team Room"}, headers={"HX-Request": "true"})
+    assert res.status_int == 204
+    assert res.headers["HX-Redirect"] == "http://localhost/team-room"
+    assert "HX-Request" in res.headers["Vary"]
+
+
+@pytest.mark.parametrize("code", ["no-such-room", "https://meet.example.org/no-such-room"])
+def test_join_an_unknown_meeting(testapp, cast, code):
+    res = testapp.get("/join", params={"code": code}, status=400)
+    card = res.text.split('id="join-card"', 1)[1].split("</section>", 1)[0]
+    assert "No meeting uses this code. Check it, or ask for the meeting&#39;s link." in card
+    assert 'aria-invalid="true"' in card
+    assert f'value="{code}"' in card, "the code stays in the field"
+    assert 'hx-select="#join-card"' in card, "htmx takes this card from the page"
+
+
+def test_join_an_unknown_meeting_with_htmx(testapp, cast):
+    res = testapp.get(
+        "/join", params={"code": "nowhere"}, headers={"HX-Request": "true"}, status=400
+    )
+    assert 'id="join-card"' in res.text
+    assert "No meeting uses this code." in res.text
+    assert "HX-Redirect" not in res.headers
 
 
 @pytest.mark.parametrize("code", ["", "   ", "!!!", "account", "https://meet.example.org/"])
@@ -571,8 +618,8 @@ def test_account_page(testapp, user):
     res = testapp.get("/account", status=200)
     assert "Your account" in res.text
     assert "alice@example.org" in res.text
-    assert "<option selected>UTC</option>" in res.text
-    assert "<option>Europe/Paris</option>" in res.text
+    assert '<option value="UTC" selected>UTC</option>' in res.text
+    assert '<option value="Europe/Paris">Paris</option>' in res.text
 
 
 def test_account_update(testapp, user, dbsession):
@@ -598,7 +645,7 @@ def test_account_update(testapp, user, dbsession):
     page = res.follow()
     assert "Paramètres du compte enregistrés." in page.text  # now shown in French
     assert '<html lang="fr">' in page.text
-    assert "<option selected>Europe/Paris</option>" in page.text
+    assert '<option value="Europe/Paris" selected>Paris</option>' in page.text
 
 
 def test_account_untouched_form_changes_nothing(testapp, user, dbsession):
@@ -614,7 +661,7 @@ def test_account_untouched_form_changes_nothing(testapp, user, dbsession):
     [
         ({"timezone": "Mars/Olympus"}, "“Mars/Olympus” is not a known time zone."),
         ({"timezone": None}, "This field is required."),
-        ({"language": "de-de"}, "Choose one of the languages offered."),
+        ({"language": "es-es"}, "Choose one of the languages offered."),
         ({"default_room_access_level": "secret"}, "is not a valid choice"),
         ({"can_publish_sources": ["smell"]}, "Unknown sources: smell."),
     ],

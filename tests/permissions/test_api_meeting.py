@@ -192,6 +192,7 @@ ENDPOINTS = {
         401,
     ),
     "remove-participant": ({"participant_identity": "target-guest"}, SESSION_ADMIN, 401),
+    "end-meeting": ({}, SESSION_ADMIN, 401),
     "update-participant-role": (
         {"participant_identity": None, "role": "member"},
         SESSION_ADMIN,
@@ -220,6 +221,8 @@ def check_effect(livekit, cast, endpoint: str, done: bool, caller: str) -> None:
         assert (target.name == "Renamed") is done
     elif endpoint == "remove-participant":
         assert (target is None) is done
+    elif endpoint == "end-meeting":
+        assert (livekit.room(room) is None) is done
     elif endpoint == "update-participant-role":
         assert (cast.room.role_of(cast.stranger.id) == Role.MEMBER) is done
     elif endpoint in ("toggle-hand", "rename"):
@@ -338,9 +341,15 @@ def test_an_admin_token_without_a_session_is_a_participant(
     dbsession.flush()
     mute = body_for("mute-participant", cast, meeting)
     testapp.post_json(url(cast.room, "mute-participant"), mute, headers=bearer(token), status=403)
-    for endpoint in ("update-participant", "remove-participant", "update-participant-role"):
+    for endpoint in (
+        "update-participant",
+        "remove-participant",
+        "update-participant-role",
+        "end-meeting",
+    ):
         body = body_for(endpoint, cast, meeting)
         testapp.post_json(url(cast.room, endpoint), body, headers=bearer(token), status=401)
+    assert livekit.room(str(cast.room.id)) is not None
     assert livekit.participant(str(cast.room.id), "target-guest").tracks[0].muted is False
     assert livekit.participant(str(cast.room.id), "target-guest") is not None
     dbsession.expire_all()

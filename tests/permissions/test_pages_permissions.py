@@ -49,6 +49,7 @@ class Endpoint:
 
 ENDPOINTS = {
     "home": Endpoint("GET", "/", EVERYONE_200),
+    "favicon": Endpoint("GET", "/favicon.ico", dict.fromkeys(ACTORS, 301)),
     "join": Endpoint("GET", "/join", EVERYONE_303, {"code": "team-room"}),
     "create room": Endpoint("POST", "/rooms/", SIGNED_IN_POST, {"name": "Fresh Room"}),
     "room page": Endpoint("GET", "/team-room", EVERYONE_200),
@@ -172,6 +173,6 @@ def _view_of(path: str) -> tuple[str, str]:
         segments = segments[1:] if len(segments) > 1 else segments
         if segments == ["rooms"]:
             return "RoomContainer", ""
-    if not segments or segments[0] in ("join", "account"):
+    if not segments or segments[0] in ("join", "account", "favicon.ico"):
         return "SiteRoot", segments[0] if segments else ""
     return "RoomResource", segments[1] if len(segments) > 1 else ""

@@ -1,10 +1,16 @@
-"""An in-process SMTP sink (aiosmtpd) on a free loopback port."""
+"""An in-process SMTP sink (aiosmtpd) on a free loopback port.
+
+`refusing(reply)` makes it answer every message with an error reply (a relay that
+refuses); a relay that is down is a port nobody listens on (`closed_port()`).
+"""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -52,6 +58,9 @@ class _Handler:
         self._server = server
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        refusal = self._server.refusal
+        if refusal is not None:
+            return refusal
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
@@ -82,6 +91,7 @@ class SmtpServer:
         self._cond = threading.Condition()
         self._controller: Controller | None = None
         self.port: int | None = None
+        self.refusal: str | None = None  # the reply to every message, when refusing
 
     def _deliver(self, mail: ReceivedMail) -> None:
         with self._cond:
@@ -109,6 +119,16 @@ class SmtpServer:
     def reset(self) -> None:
         with self._cond:
             self.inbox.clear()
+        self.refusal = None
+
+    @contextmanager
+    def refusing(self, reply: str = "554 5.7.1 Message refused") -> Iterator[None]:
+        """Answer every message with `reply` (an SMTP error) inside the block."""
+        self.refusal = reply
+        try:
+            yield
+        finally:
+            self.refusal = None
 
     def messages(self) -> list[ReceivedMail]:
         """A snapshot copy of the inbox."""
@@ -140,4 +160,11 @@ class SmtpServer:
         return f"<SmtpServer {self.host}:{self.port} inbox={len(self.inbox)}>"
 
 
-__all__ = ["ReceivedMail", "SmtpServer"]
+def closed_port() -> int:
+    """A loopback port with nobody listening: an SMTP relay that is down."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+__all__ = ["ReceivedMail", "SmtpServer", "closed_port"]

@@ -54,7 +54,7 @@ def test_defaults():
     assert settings["app.trusted_hosts"] == []
     assert settings["app.max_body_size"] == 1048576
     assert settings["app.secure_cookies"] is True
-    assert settings["app.languages"] == ["en-us", "fr-fr"]
+    assert settings["app.languages"] == ["en-us", "fr-fr", "de-de", "nl-nl"]
     assert settings["session.max_age"] == 43200
     assert settings["livekit.timeout"] == 5.0
     assert settings["livekit.authenticated_participants_can_edit_display_name"] is True
@@ -82,14 +82,14 @@ def test_undeclared_keys_pass_through():
 
 def test_mutable_defaults_are_not_shared():
     first = load()
-    first["app.languages"].append("de-de")
+    first["app.languages"].append("es-es")
     first["frontend.configuration"]["x"] = 1
 
     second = load()
 
-    assert second["app.languages"] == ["en-us", "fr-fr"]
+    assert second["app.languages"] == ["en-us", "fr-fr", "de-de", "nl-nl"]
     assert second["frontend.configuration"] == {}
-    assert SETTINGS_BY_NAME["app.languages"].default == ["en-us", "fr-fr"]
+    assert SETTINGS_BY_NAME["app.languages"].default == ["en-us", "fr-fr", "de-de", "nl-nl"]
 
 
 @pytest.mark.parametrize(

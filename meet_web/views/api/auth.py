@@ -109,7 +109,10 @@ def callback(request):
     try:
         login = oidc.finish(request.service(EphemeralStore), request.session, request.GET)
         user = user_from_claims(
-            request.dbsession, login.claims, LoginRules.from_settings(request.registry.settings)
+            request.dbsession,
+            login.claims,
+            LoginRules.from_settings(request.registry.settings),
+            language=request.language,  # before sign-in: the cookie's or the browser's
         )
     except LoginError as exc:
         log.info("login refused: %s", exc)

@@ -199,6 +199,16 @@ class ParticipantApi:
         self.livekit.remove_participant(self.room_name, target)
         return SUCCESS
 
+    @view_config(name="end-meeting", request_method="POST", permission=Permission.ROOM_MANAGE)
+    @operation(
+        "End the meeting for everyone (LiveKit deletes the room and disconnects all)",
+        responses={200: SUCCESS_SCHEMA},
+        tag="participants",
+    )
+    def end_meeting(self):
+        self.livekit.delete_room(self.room_name)
+        return SUCCESS
+
     @view_config(
         name="update-participant-role", request_method="POST", permission=Permission.ROOM_MANAGE
     )

@@ -22,6 +22,11 @@ def user_json(user) -> dict:
     }
 
 
+def account_json(user) -> dict:
+    """The user as they see themselves: their preferences that others need not see too."""
+    return {**user_json(user), "guest_waiting_emails": user.guest_waiting_emails}
+
+
 def access_json(access) -> dict:
     return {
         "id": str(access.id),
@@ -102,6 +107,9 @@ USER_SCHEMA = object_schema(
         "default_room_access_level": {"enum": [*_ACCESS_LEVEL["enum"], None]},
         "default_room_configuration": ROOM_CONFIGURATION_SCHEMA,
     }
+)
+ACCOUNT_SCHEMA = object_schema(
+    {**USER_SCHEMA["properties"], "guest_waiting_emails": {"type": "boolean"}}
 )
 ACCESS_SCHEMA = object_schema(
     {

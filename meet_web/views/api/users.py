@@ -9,8 +9,24 @@ from ...models import AccessLevel, User
 from ...openapi import PAGING, Query, operation
 from ...resources import UserContainer, UserResource
 from ...security.permissions import Permission
-from ...validation import MISSING, Body, Choice, RoomConfiguration, String, check_page, page_params
-from .serializers import USER_SCHEMA, page_json, page_schema, user_json
+from ...validation import (
+    MISSING,
+    Body,
+    Boolean,
+    Choice,
+    RoomConfiguration,
+    String,
+    check_page,
+    page_params,
+)
+from .serializers import (
+    ACCOUNT_SCHEMA,
+    USER_SCHEMA,
+    account_json,
+    page_json,
+    page_schema,
+    user_json,
+)
 
 SEARCH_LIMIT = 50  # a search shows at most this many users, whatever the page
 
@@ -20,6 +36,10 @@ USER_UPDATE_BODY = Body(
     language=String(10, "One of the site's languages (app.languages)."),
     default_room_access_level=Choice(AccessLevel, nullable=True),
     default_room_configuration=RoomConfiguration(),
+    guest_waiting_emails=Boolean(
+        "E-mail me when a guest waits in the lobby of a room I manage and no manager is in"
+        " the meeting."
+    ),
 )
 ALWAYS_405 = "always answers 405, as the reference"
 
@@ -61,9 +81,9 @@ class UserCollectionApi:
         return page_json(request, [user_json(u) for u in users], count, page, size)
 
     @view_config(name="me", request_method="GET", permission=Permission.AUTHENTICATED)
-    @operation("The signed-in user", responses={200: USER_SCHEMA}, tag="users")
+    @operation("The signed-in user", responses={200: ACCOUNT_SCHEMA}, tag="users")
     def me(self):
-        return user_json(self.request.user)
+        return account_json(self.request.user)
 
     @view_config(request_method="POST", permission=Permission.AUTHENTICATED)
     @operation("", undocumented=ALWAYS_405)
@@ -80,7 +100,7 @@ class UserApi:
     @operation(
         "Change the signed-in user's preferences",
         body=USER_UPDATE_BODY,
-        responses={200: USER_SCHEMA},
+        responses={200: ACCOUNT_SCHEMA},
         tag="users",
     )
     def update(self):
@@ -96,8 +116,10 @@ class UserApi:
         for name, value in values.items():
             if value is not MISSING:
                 setattr(user, name, value)
+        if timezone is not MISSING:
+            user.timezone_chosen = True
         self.request.dbsession.flush()
-        return user_json(user)
+        return account_json(user)
 
     @view_config(request_method=("GET", "POST", "DELETE"), permission=Permission.AUTHENTICATED)
     @operation("", undocumented=ALWAYS_405)

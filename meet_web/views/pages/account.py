@@ -1,4 +1,5 @@
-"""The account page (language, time zone, room defaults) and the language selector."""
+"""The account page (language, time zone, notifications, room defaults) and the language
+selector."""
 
 from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -18,10 +19,13 @@ from .common import (
     configuration_view,
     field_messages,
     form_fields,
-    timezones,
+    offered_timezones,
+    timezone_groups,
+    timezone_names,
 )
 
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
+CHECKED = ("on", "true", "1")  # what a ticked checkbox may send
 
 # `/account` is a view name on the site root; its subpath picks the page or the selector.
 ACCOUNT_PATH = r"^/account/?$"
@@ -48,13 +52,17 @@ class AccountPages:
         user = self.user
         values = {
             "languages": languages(self.request),
-            "timezones": timezones(),
+            "timezone_groups": timezone_groups(),
+            "offered_timezones": offered_timezones(),
+            # the browser's zone is offered until the person has chosen one
+            "preselect_browser_zone": not user.timezone_chosen,
             "access_levels": ACCESS_LEVELS,
             "site_default_level": self.request.registry.settings["rooms.default_access_level"],
             "source_labels": SOURCE_LABELS,
             "form": {
                 "language": user.language,
                 "timezone": user.timezone,
+                "guest_waiting_emails": user.guest_waiting_emails,
                 "default_room_access_level": user.default_room_access_level or "",
                 **configuration_view(user.default_room_configuration, self._default_sources()),
             },
@@ -75,12 +83,13 @@ class AccountPages:
         language = fields.string("language", required=True, max_length=10)
         timezone = fields.string("timezone", required=True, max_length=64)
         level_text = post.get("default_room_access_level", "")
+        guest_waiting_emails = post.get("guest_waiting_emails") in CHECKED
         level = None
         if level_text:
             level = fields.choice("default_room_access_level", AccessLevel)
         if language is not MISSING and language not in dict(languages(request)):
             fields.errors["language"] = "Choose one of the languages offered."
-        if timezone is not MISSING and timezone not in timezones():
+        if timezone is not MISSING and timezone not in timezone_names():
             fields.errors["timezone"] = f"“{timezone}” is not a known time zone."
         try:
             configuration = configuration_from_form(
@@ -92,13 +101,16 @@ class AccountPages:
             form = {
                 "language": post.get("language"),
                 "timezone": post.get("timezone", ""),
+                "guest_waiting_emails": guest_waiting_emails,
                 "default_room_access_level": level_text,
                 "can_publish_sources": post.getall("can_publish_sources"),
                 "everyone_can_mute": "everyone_can_mute" in post,
             }
-            return self._values(form=form, errors=field_messages(exc))
+            return self._values(form=form, errors=field_messages(exc), preselect_browser_zone=False)
         user.language = language
         user.timezone = timezone
+        user.timezone_chosen = True
+        user.guest_waiting_emails = guest_waiting_emails
         user.default_room_access_level = level
         user.default_room_configuration = configuration
         request.dbsession.flush()

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
+from pathlib import Path
 
 from ...models import AccessLevel, Room
 from ...validation import LIVEKIT_SOURCES, Fields, ValidationError
 
 LANGUAGE_COOKIE = "meet_language"
-LANGUAGE_LABELS = {"en-us": "English", "fr-fr": "Français"}
+LANGUAGE_LABELS = {
+    "en-us": "English",
+    "fr-fr": "Français",
+    "de-de": "Deutsch",
+    "nl-nl": "Nederlands",
+}
 
 ACCESS_LEVELS = (
     (
@@ -54,9 +60,75 @@ def vary_on_htmx(request) -> None:
     request.response.vary = ("HX-Request",)
 
 
+# The regions the account page groups its zones in, as the zone names begin.
+TIMEZONE_REGIONS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
+# The tz database's tables of the zones in use, one line per zone and country, under
+# their current names: no backward-compatible alias (US/Eastern, Asia/Calcutta) and
+# no fixed offset (Etc/GMT+5) is listed there.
+ZONE_TABLES = ("zone1970.tab", "zone.tab")
+
+
 @functools.cache
-def timezones() -> tuple[str, ...]:
-    return tuple(sorted(zoneinfo.available_timezones() | {"UTC"}))
+def timezone_names() -> frozenset[str]:
+    """Every name the zone database knows, aliases included: what an account may hold."""
+    return frozenset(zoneinfo.available_timezones() | {"UTC"})
+
+
+def _tabulated_zones() -> set[str]:
+    names: set[str] = set()
+    for directory in zoneinfo.TZPATH:
+        for table in ZONE_TABLES:
+            path = Path(directory, table)
+            if not path.is_file():
+                continue
+            for line in path.read_text(encoding="utf-8").splitlines():
+                columns = line.split("\t")
+                if not line.startswith("#") and len(columns) >= 3:
+                    names.add(columns[2].strip())
+    return names
+
+
+def timezone_label(name: str) -> str:
+    """The zone's place, readably: `America/New_York` → `New York`,
+    `America/Argentina/Buenos_Aires` → `Buenos Aires (Argentina)`."""
+    parts = [part.replace("_", " ") for part in name.split("/")[1:]] or [name]
+    city, within = parts[-1], parts[:-1]
+    return f"{city} ({', '.join(within)})" if within else city
+
+
+@functools.cache
+def timezone_groups() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The zones the account page offers: ((region, ((name, label), ...)), ...), each
+    region's zones by label, then UTC alone.
+
+    Canonical names only, from the zone tables; where the system has no tables, the
+    names under the regions (a few aliases among them).
+    """
+    known = timezone_names()
+    offered = _tabulated_zones() & known or {
+        name for name in known if name.split("/", 1)[0] in TIMEZONE_REGIONS
+    }
+    groups = []
+    for region in TIMEZONE_REGIONS:
+        zones = [(name, timezone_label(name)) for name in offered if name.startswith(region + "/")]
+        groups.append((region, tuple(sorted(zones, key=lambda zone: (zone[1], zone[0])))))
+    groups.append(("UTC", (("UTC", "UTC"),)))
+    return tuple((region, zones) for region, zones in groups if zones)
+
+
+@functools.cache
+def offered_timezones() -> frozenset[str]:
+    return frozenset(name for _region, zones in timezone_groups() for name, _label in zones)
 
 
 def field_messages(exc: ValidationError) -> dict[str, str]:

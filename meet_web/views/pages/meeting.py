@@ -2,7 +2,10 @@
 
 GET /<slug>/meeting?username=… knocks once: admitted callers get the meeting page with
 their LiveKit token; others get the wait page, which polls POST /<slug>/knock every
-second (htmx) and is sent back to the meeting page once admitted. Administrators'
+second (htmx) and is sent back to the meeting page once admitted; without JavaScript
+the wait page reloads itself, each reload a knock. A declined guest's page knocks no
+more until they ask again (POST /<slug>/ask-again); POST /<slug>/leave withdraws the
+caller from the lobby and goes back to the room page. Administrators'
 lobby panel is /<slug>/lobby (a fragment), refreshed when LiveKit brings a
 `participantWaiting` message.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
 from ...resources import RoomResource
@@ -22,10 +26,21 @@ from ...services.lobby import (
     RemovedRecently,
     TooManyRequests,
 )
+from ...services.lobby_alerts import after_knock
 from ...validation import Fields
-from ..api.joining import knock
+from ..api.joining import knock, known_identity
 
 USERNAME_MAX = 255
+# How often a wait page knocks again, by state (htmx); the other states knock no more.
+POLL_SECONDS = {"waiting": 1, "busy": 5}
+
+
+def wait_state(entry, problem) -> str:
+    """waiting, busy, removed, denied or accepted: what the wait page shows. `problem`
+    ("removed" or "busy") counts only when the knock gave no entry."""
+    if entry is None:
+        return problem
+    return str(entry.status) if entry.status != LobbyStatus.UNKNOWN else "waiting"
 
 
 @view_defaults(context=RoomResource)
@@ -64,10 +79,23 @@ class MeetingPages:
         }
 
     def _wait_values(self, entry, problem, username) -> dict:
-        """For the wait page and its status fragment: `problem` is "removed" or "busy"."""
+        """For the wait page and its status fragment: `problem` is "removed" or "busy".
+
+        Without JavaScript a waiting page reloads itself (`refresh_seconds`) before its
+        entry's lifetime runs out, so that each reload renews it.
+        """
+        state = wait_state(entry, problem)
+        refresh = None
+        if state == "waiting":
+            refresh = max(1, self.request.service(Lobby).config.waiting_timeout - 1)
+        elif state in POLL_SECONDS:
+            refresh = POLL_SECONDS[state]
         return self._values(
             entry=entry,
             problem=problem,
+            state=state,
+            poll_seconds=POLL_SECONDS.get(state),
+            refresh_seconds=refresh,
             username=username or "",
             meeting_url=self._meeting_url(username),
         )
@@ -81,6 +109,7 @@ class MeetingPages:
     def meeting(self):
         username = self._username()
         entry, livekit = self._knock(username)
+        after_knock(self.request, self.room.id, entry)
         if entry is None or entry.status != LobbyStatus.ACCEPTED:
             self.request.override_renderer = "meeting/wait.jinja2"
             if entry is None:
@@ -97,9 +126,35 @@ class MeetingPages:
     def knock(self):
         username = self._username()
         entry, problem = self._knock(username)
+        after_knock(self.request, self.room.id, entry)
         if entry is not None and entry.status == LobbyStatus.ACCEPTED:
             self.request.response.headers["HX-Redirect"] = self._meeting_url(username)
         return self._wait_values(entry, problem, username)
+
+    @view_config(
+        name="ask-again",
+        request_method="POST",
+        permission=Permission.ROOM_REQUEST_ENTRY,
+        renderer="meeting/_wait_status.jinja2",
+    )
+    def ask_again(self):
+        """A declined guest knocks anew: htmx gets the status fragment (waiting again),
+        a plain form goes back to the wait page, whose load knocks."""
+        identity = known_identity(self.request)
+        if identity is not None:
+            self.request.service(Lobby).forget_denial(self.room.id, identity)
+        if "HX-Request" not in self.request.headers:
+            return HTTPSeeOther(location=self._meeting_url(self._username()))
+        return self.knock()
+
+    @view_config(name="leave", request_method="POST", permission=Permission.ROOM_REQUEST_ENTRY)
+    def leave(self):
+        """The caller leaves the lobby (waiting, denied or admitted): their entry goes at
+        once, and they are back on the room page, free to knock again."""
+        identity = known_identity(self.request)
+        if identity is not None:
+            self.request.service(Lobby).withdraw(self.room.id, identity)
+        return HTTPSeeOther(location=f"{self.request.application_url}/{self.room.slug}")
 
     @view_config(
         name="lobby",
@@ -113,6 +168,15 @@ class MeetingPages:
         self.request.response.vary = ("HX-Request",)
         return self._values(waiting=waiting)
 
+    def _admit_all(self, lobby) -> None:
+        if self.room.is_public:
+            return
+        for guest in lobby.waiting(self.room.id):
+            try:
+                lobby.decide(self.room.id, guest.id, allow=True)
+            except ParticipantNotFound:  # gone, or decided by someone else meanwhile
+                continue
+
     @view_config(
         name="lobby",
         request_method="POST",
@@ -123,6 +187,9 @@ class MeetingPages:
         params = self.request.POST
         lobby = self.request.service(Lobby)
         message = None
+        if params.get("admit_all") == "true":
+            self._admit_all(lobby)
+            return self._values(waiting=lobby.waiting(self.room.id))
         try:
             lobby.decide(
                 self.room.id,

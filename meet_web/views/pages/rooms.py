@@ -13,7 +13,7 @@ from pyramid.view import view_config, view_defaults
 
 from ...models import AccessLevel, Role, User
 from ...models.enums import ROLE_ORDER
-from ...models.room import NAME_MAX_LENGTH
+from ...models.room import NAME_MAX_LENGTH, NAME_TYPED_MAX_LENGTH
 from ...resources import RoomResource
 from ...security.permissions import Permission, roles_that_may_be_granted
 from ...services.errors import Refused
@@ -92,7 +92,7 @@ class RoomPages:
             "member_message": None,
             "member_email": "",
             "member_role": Role.MEMBER,
-            "name_max_length": NAME_MAX_LENGTH,
+            "name_max_length": NAME_TYPED_MAX_LENGTH,
         }
         values.update(extra)
         vary_on_htmx(self.request)
