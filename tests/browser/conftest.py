@@ -121,3 +121,12 @@ def sign_in(page, login: str) -> None:
     expect(
         page.get_by_role("link", name=re.compile(f"{login.capitalize()} Example"))
     ).to_be_visible()
+
+
+# Real media through the loopback SFU (tests/browser/test_media.py).
+from tests.browser.media_fixtures import (  # noqa: E402, F401
+    loopback_sfu,
+    media_browser,
+    media_livekit,
+    media_page,
+)

@@ -9,7 +9,11 @@ HTTP surface that Meet Web talks to, on 127.0.0.1, well enough that the real
   sends) or protobuf JSON, with LiveKit's token and grant checks and Twirp
   JSON errors;
 * a ``/rtc`` stub that records the browser's signalling connection (and its
-  ``access_token``) and completes the WebSocket handshake;
+  ``access_token``) and completes the WebSocket handshake; with an RTC backend
+  attached (``tests.servers.sfu.LoopbackSFU``, opt-in for browser media tests)
+  the signalling and media are really served, and the server-side actions
+  (RemoveParticipant, DeleteRoom, MutePublishedTrack, UpdateParticipant,
+  MoveParticipant, SendData) reach the connected browsers;
 * helpers to build, sign and send webhooks exactly as LiveKit does.
 
 Typical use (the server is meant to be session-scoped, ``reset()`` per test)::
@@ -228,6 +232,12 @@ def _grant_room_admin(claims: Claims, req: Any) -> bool:
     return bool(video and video.room_admin and video.room == req.room)
 
 
+def _grant_room_move(claims: Claims, req: Any) -> bool:
+    # roomAdmin on the source room, and the destination named in destinationRoom.
+    destination = claims.video.destination_room if claims.video else None
+    return _grant_room_admin(claims, req) and (destination or "") == req.destination_room
+
+
 def _grant_sip_admin(claims: Claims, _req: Any) -> bool:
     return bool(claims.sip and claims.sip.admin)
 
@@ -259,6 +269,9 @@ _ROUTES: dict[tuple[str, str], _Route] = {
     ),
     ("RoomService", "RemoveParticipant"): _Route(
         api.RoomParticipantIdentity, _grant_room_admin, "_remove_participant"
+    ),
+    ("RoomService", "MoveParticipant"): _Route(
+        api.MoveParticipantRequest, _grant_room_move, "_move_participant"
     ),
     ("RoomService", "MutePublishedTrack"): _Route(
         api.MuteRoomTrackRequest, _grant_room_admin, "_mute_published_track"
@@ -462,6 +475,7 @@ class FakeLiveKit:
         self._thread: threading.Thread | None = None
         self._port: int | None = None
         self._websockets: set[socket.socket] = set()
+        self._rtc_backend: Any = None  # a LoopbackSFU, when attached
         self._clear()
 
     def _clear(self) -> None:
@@ -538,6 +552,7 @@ class FakeLiveKit:
         self._wake.set()  # wake handlers sleeping in a delay
         with self._lock:
             self._clear()
+            self._notify_backend("reset")
         if self._port is not None:
             self.start()
         self._wake.clear()
@@ -615,6 +630,34 @@ class FakeLiveKit:
     def remove_participant(self, room: str, identity: str) -> None:
         with self._lock:
             self._participants.get(room, {}).pop(identity, None)
+
+    def put_participant(self, room: str, info: api.ParticipantInfo) -> None:
+        """Store a copy of ``info`` as is (the RTC backend's connected participants)."""
+        with self._lock:
+            if room not in self._rooms:
+                self._new_room(room)
+            self._participants[room][info.identity] = _copy(info)
+
+    # -- RTC backend (signalling and media for browser tests) ------------------
+
+    def attach_rtc_backend(self, backend: Any) -> None:
+        """Serve ``/rtc/v1`` WebSockets with ``backend`` and tell it about server-side
+        actions; see tests.servers.sfu.LoopbackSFU."""
+        with self._lock:
+            self._rtc_backend = backend
+
+    def detach_rtc_backend(self, backend: Any) -> None:
+        with self._lock:
+            if self._rtc_backend is backend:
+                self._rtc_backend = None
+
+    @property
+    def rtc_backend(self) -> Any:
+        return self._rtc_backend
+
+    def _notify_backend(self, hook: str, *args: Any) -> None:
+        if self._rtc_backend is not None:
+            getattr(self._rtc_backend, hook)(*args)
 
     def room(self, name: str) -> api.Room | None:
         with self._lock:
@@ -939,6 +982,7 @@ class FakeLiveKit:
     def _delete_room(self, req: api.DeleteRoomRequest) -> api.DeleteRoomResponse:
         self._require_room(req.room)
         self._drop_room(req.room)
+        self._notify_backend("room_deleted", req.room)
         return api.DeleteRoomResponse()
 
     def _list_participants(self, req: api.ListParticipantsRequest) -> api.ListParticipantsResponse:
@@ -953,13 +997,29 @@ class FakeLiveKit:
     ) -> api.RemoveParticipantResponse:
         self._require_participant(req.room, req.identity)
         del self._participants[req.room][req.identity]
+        self._notify_backend("participant_removed", req.room, req.identity)
         return api.RemoveParticipantResponse()
+
+    def _move_participant(self, req: api.MoveParticipantRequest) -> api.MoveParticipantResponse:
+        info = self._require_participant(req.room, req.identity)
+        if not req.destination_room or req.destination_room == req.room:
+            raise TwirpFailure("invalid_argument", "destination room must be another room")
+        if req.destination_room not in self._rooms:
+            self._new_room(req.destination_room)
+        del self._participants[req.room][req.identity]
+        info.version += 1
+        self._participants[req.destination_room][req.identity] = info
+        self._notify_backend("participant_moved", req.room, req.identity, req.destination_room)
+        return api.MoveParticipantResponse()
 
     def _mute_published_track(self, req: api.MuteRoomTrackRequest) -> api.MuteRoomTrackResponse:
         info = self._require_participant(req.room, req.identity)
         for track in info.tracks:
             if track.sid == req.track_sid:
                 track.muted = req.muted
+                self._notify_backend(
+                    "track_muted", req.room, req.identity, req.track_sid, req.muted
+                )
                 return api.MuteRoomTrackResponse(track=_copy(track))
         raise TwirpFailure("not_found", "track does not exist")
 
@@ -978,6 +1038,7 @@ class FakeLiveKit:
         if req.HasField("permission"):
             info.permission.CopyFrom(req.permission)
         info.version += 1
+        self._notify_backend("participant_updated", req.room, _copy(req))
         return _copy(info)
 
     def _update_room_metadata(self, req: api.UpdateRoomMetadataRequest) -> api.Room:
@@ -988,6 +1049,7 @@ class FakeLiveKit:
     def _send_data(self, req: api.SendDataRequest) -> api.SendDataResponse:
         self._require_room(req.room)
         self._data.append(_copy(req))
+        self._notify_backend("data_sent", _copy(req))
         return api.SendDataResponse()
 
     # -- Egress -----------------------------------------------------------
@@ -1249,7 +1311,10 @@ class _Handler(BaseHTTPRequestHandler):
         conn = self.server.fake.record_rtc(
             path, params, self.headers.get("Authorization"), upgrade and bool(key)
         )
-        if path.rstrip("/").endswith("/validate"):
+        backend = self.server.fake.rtc_backend
+        if backend is not None:
+            self._rtc_with_backend(backend, path, conn, key)
+        elif path.rstrip("/").endswith("/validate"):
             if conn.claims is None:
                 self._reply(401, "text/plain", b"invalid token")
             else:
@@ -1259,7 +1324,32 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._reply(400, "text/plain", b"Bad Request")
 
-    def _accept_websocket(self, key: str) -> None:
+    def _rtc_with_backend(
+        self, backend: Any, path: str, conn: RtcConnection, key: str | None
+    ) -> None:
+        """LiveKit's answers: a bad token is refused with 401 (on the WebSocket
+        upgrade and on validate); only the v1 (single peer connection) path is served."""
+        admission = backend.check(conn.token)
+        status = getattr(admission, "status", None)
+        if status is not None:
+            self._reply(status, "text/plain", admission.message.encode())
+        elif path.rstrip("/") in ("/rtc/validate", "/rtc/v1/validate"):
+            self._reply(200, "text/plain", b"success")
+        elif path.rstrip("/") != "/rtc/v1":
+            self._reply(404, "text/plain", b"404 page not found")
+        elif conn.websocket:
+            self._accept_websocket(key or "", backend=backend, admission=admission, conn=conn)
+        else:
+            self._reply(400, "text/plain", b"Bad Request")
+
+    def _accept_websocket(
+        self,
+        key: str,
+        *,
+        backend: Any = None,
+        admission: Any = None,
+        conn: RtcConnection | None = None,
+    ) -> None:
         accept = base64.b64encode(hashlib.sha1((key + _WS_GUID).encode()).digest()).decode()
         self.wfile.write(
             (
@@ -1274,7 +1364,10 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         fake.track_websocket(self.connection, True)
         try:
-            self._hold_websocket()
+            if backend is not None and conn is not None:
+                backend.serve(self.connection, self.rfile, admission, conn.params)
+            else:
+                self._hold_websocket()
         except OSError:
             pass
         finally:
