@@ -369,6 +369,11 @@ class LiveKitGateway:
 
         self._call("update room metadata", merge)
 
+    def list_participants(self, room: str) -> list[api.ParticipantInfo]:
+        request = api.ListParticipantsRequest(room=room)
+        response = self._call("list participants", lambda lk: lk.room.list_participants(request))
+        return list(response.participants)
+
     def get_participant(self, room: str, identity: str) -> api.ParticipantInfo:
         request = api.RoomParticipantIdentity(room=room, identity=identity)
         return self._call("get participant", lambda lk: lk.room.get_participant(request))

@@ -159,12 +159,8 @@ class GuestWaitingAlerts:
     def manager_present(self, room: str, manager_ids: frozenset[str]) -> bool:
         """Whether an owner or administrator is in the LiveKit room; False when LiveKit
         cannot tell (see the module's docstring)."""
-        request = api.ListParticipantsRequest(room=room)
         try:
-            # the gateway's call wrapper: its timeout and its errors
-            response = self.livekit._call(
-                "list participants", lambda lk: lk.room.list_participants(request)
-            )
+            participants = self.livekit.list_participants(room)
         except LiveKitNotFound:
             return False  # no meeting under way
         except LiveKitError as exc:
@@ -176,7 +172,7 @@ class GuestWaitingAlerts:
                 participant.attributes.get("room_role") in ADMIN_ROLES
                 or participant.identity in manager_ids
             )
-            for participant in response.participants
+            for participant in participants
         )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -110,7 +111,8 @@ class MailTemplates:
         def render(part: str) -> str:
             return self.environment.get_template(f"{name}/{part}.jinja2").render(context)
 
-        subject = " ".join(render("subject.txt").split())  # one line, whatever the template
+        # one line, whatever the template; no-break spaces (French « ») kept
+        subject = " ".join(re.split(r"[ \t\r\n]+", render("subject.txt").strip(" \t\r\n")))
         return subject, render("body.txt"), render("body.html")
 
 

@@ -1,4 +1,5 @@
 // Pre-join: camera preview and device choice. Without camera access the form still works.
+// Its texts come from the page, in the page's language (templates/meeting/_prejoin.jinja2).
 (function () {
   "use strict";
   const form = document.querySelector("[data-prejoin]");
@@ -18,7 +19,8 @@
       const chosen = select.value;
       select.querySelectorAll("option:not([value=''])").forEach((o) => o.remove());
       devices.filter((d) => d.kind === select.dataset.deviceKind).forEach((d, i) => {
-        const option = new Option(d.label || `${select.dataset.deviceKind} ${i + 1}`, d.deviceId);
+        const fallback = select.dataset.fallbackLabel.replace("{number}", String(i + 1));
+        const option = new Option(d.label || fallback, d.deviceId);
         option.selected = d.deviceId === chosen;
         select.add(option);
       });
@@ -38,7 +40,7 @@
       status.textContent = "";
       await listDevices();
     } catch (err) {
-      status.textContent = "No camera or microphone available: you can still join and listen.";
+      status.textContent = status.dataset.unavailable;
     }
   }
 

@@ -496,10 +496,48 @@ def test_the_page_in_french(browser, live_server):
         meeting.open(as_guest="Gaston")
         texts = json.loads(page.locator("#meeting-texts").text_content())
         assert {"raiseHand", "removed", "ended", "unreachable", "noCamera"} <= set(texts)
-        # "Raise hand" is in the French catalog already; the rest comes when it is filled
         assert texts["raiseHand"] == "Lever la main"
+        assert texts["ended"] == "Un administrateur a mis fin à cette réunion pour tout le monde."
         expect(page.locator('[data-action="hand"]')).to_contain_text("Lever la main")
+        expect(page.locator("#connection-status")).to_have_text("Connexion établie.")
+        expect(page.locator('[data-panel-toggle="chat-panel"]')).to_contain_text("Discussion")
+        expect(page.locator("#shortcut-help")).to_contain_text("M active ou coupe le micro")
+        expect(page.locator('[data-action="microphone"]')).to_contain_text("Activer le micro")
         assert page.locator("html").get_attribute("lang") == "fr"
+    finally:
+        context.close()
+
+
+# Devices the browser lists without their names (as before any permission was given).
+UNNAMED_DEVICES = """
+navigator.mediaDevices.getUserMedia = async () => new MediaStream();
+navigator.mediaDevices.enumerateDevices = async () => [
+  { kind: "videoinput", deviceId: "cam-a", label: "" },
+  { kind: "audioinput", deviceId: "mic-a", label: "" },
+];
+"""
+
+
+def test_the_prejoin_form_in_french(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, locale="fr-FR")
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        meeting = Meeting(page, live_server)
+        # this headless browser has neither camera nor microphone
+        page.goto(f"/{meeting.slug}")
+        expect(page.locator("#preview-status")).to_have_text(
+            "Aucune caméra ni aucun micro disponible\u00a0: vous pouvez tout de même rejoindre"
+            " la réunion et écouter."
+        )
+        listed = context.new_page()
+        listed.add_init_script(UNNAMED_DEVICES)
+        # a stream without tracks holds the page's load event back: do not wait for it
+        listed.goto(f"/{meeting.slug}", wait_until="domcontentloaded")
+        cameras = listed.locator("#camera-select option")
+        expect(cameras).to_have_text(["Caméra par défaut", "Caméra 1"])
+        microphones = listed.locator("#microphone-select option")
+        expect(microphones).to_have_text(["Micro par défaut", "Micro 1"])
     finally:
         context.close()
 

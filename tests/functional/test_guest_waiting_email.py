@@ -23,7 +23,8 @@ from meet_web.services.lobby_alerts import GuestWaitingAlerts
 from meet_web.services.mail import MailConfig, SmtpMailer
 from tests.servers.smtp import closed_port
 
-WAITING_SUBJECT = "A guest is waiting to join “Alerted Room”"
+# in the French of the owner who is mailed (the subject, made one line, has plain spaces)
+WAITING_SUBJECT = "Un invité attend pour entrer dans «\u00a0Alerted Room\u00a0»"
 
 
 @pytest.fixture
