@@ -14,7 +14,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from meet_web.models import AccessLevel, ResourceAccess, Role, Room, User
-from tests.browser.test_meeting_page import Meeting, add_two_others
+from tests.browser.test_meeting_page import Meeting, add_two_others, serve_stand_in
 
 BLOCKING = {"serious", "critical"}
 LANGUAGES = {"en": "en-US", "fr": "fr-FR"}
@@ -132,3 +132,33 @@ def test_meeting_page_with_three_participants(page, live_server, capsys):
     check(page, "meeting, chat open", "en", capsys)
     page.get_by_role("button", name="Devices").click()
     check(page, "meeting, devices dialog", "en", capsys)
+
+
+def tab_until(page, selector: str, limit: int = 60) -> None:
+    """Press Tab until the focused element matches `selector`."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} is not reachable with Tab")
+
+
+def test_joining_muting_and_leaving_with_the_keyboard_only(page, live_server, rooms):
+    serve_stand_in(page)
+    page.goto(f"/{rooms['public']}")
+    page.locator("body").focus()
+    tab_until(page, "input[name=username]")
+    page.keyboard.type("Kim Keys")
+    tab_until(page, "form:has(input[name=username]) [type=submit]")
+    page.keyboard.press("Enter")
+    status = page.locator("#connection-status")
+    expect(status).to_have_attribute("data-state", "connected")
+    microphone = page.locator("[data-action=microphone]")
+    expect(microphone).to_be_enabled()
+    before = microphone.get_attribute("aria-pressed")
+    tab_until(page, "[data-action=microphone]")
+    page.keyboard.press("Enter")
+    expect(microphone).not_to_have_attribute("aria-pressed", before)
+    tab_until(page, "[data-action=leave]")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/{rooms['public']}")
