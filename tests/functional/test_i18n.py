@@ -58,15 +58,16 @@ def restricted_room(dbsession):
     return make_room(dbsession, "Team Room", owner, access_level=AccessLevel.RESTRICTED)
 
 
-def visit(testapp, dbsession, how: str, path: str, language: str):
-    """GET `path` as someone who chose `language` the way `how` says."""
+def visit(testapp, dbsession, how: str, path: str, language: str, accept: str | None = None):
+    """GET `path` as someone who chose `language` the way `how` says (`accept`: the
+    Accept-Language header to send, the language's primary subtag by default)."""
     headers = {}
     if how == "user":
         testapp.login_as(make_user(dbsession, "stranger", language=language))
     elif how == "cookie":
         testapp.set_cookie("meet_language", language)
     elif how == "accept":
-        headers["Accept-Language"] = {"fr-fr": "fr", "en-us": "en"}[language]
+        headers["Accept-Language"] = accept or language.split("-")[0]
     return testapp.get(path, headers=headers)
 
 

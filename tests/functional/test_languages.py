@@ -12,11 +12,12 @@ from sqlalchemy import select
 from webob.acceptparse import create_accept_language_header
 
 from meet_web.i18n import accepted_language, gettext_locale
-from meet_web.models import AccessLevel, User
+from meet_web.models import User
 from meet_web.settings import SETTINGS_BY_NAME
 from meet_web.views.pages.common import LANGUAGE_LABELS
 from tests.api_checks import assert_error
-from tests.conftest import make_room, make_user
+from tests.conftest import make_user
+from tests.functional.test_i18n import restricted_room, visit  # noqa: F401 - a fixture
 
 I18N_DIR = Path(__file__).resolve().parents[2] / "meet_web" / "i18n"
 POT = I18N_DIR / "meet_web.pot"
@@ -81,31 +82,13 @@ SKIP_LINKS = {"de-de": "Zum Hauptinhalt springen", "nl-nl": "Naar de hoofdinhoud
 ACCEPT_HEADERS = {"de-de": "de-AT,de;q=0.9,en;q=0.5", "nl-nl": "nl-BE,nl;q=0.9,en;q=0.5"}
 
 
-@pytest.fixture
-def restricted_room(dbsession):
-    owner = make_user(dbsession, "owner")
-    return make_room(dbsession, "Team Room", owner, access_level=AccessLevel.RESTRICTED)
-
-
-def visit(testapp, dbsession, how: str, path: str, language: str):
-    """GET `path` as someone who chose `language` the way `how` says."""
-    headers = {}
-    if how == "user":
-        testapp.login_as(make_user(dbsession, "stranger", language=language))
-    elif how == "cookie":
-        testapp.set_cookie("meet_language", language)
-    elif how == "accept":
-        headers["Accept-Language"] = ACCEPT_HEADERS[language]
-    return testapp.get(path, headers=headers)
-
-
-@pytest.mark.usefixtures("_compiled_catalogs")
+@pytest.mark.usefixtures("_compiled_catalogs", "restricted_room")
 @pytest.mark.parametrize("page", PAGES)
 @pytest.mark.parametrize("how", ["user", "cookie", "accept"])
 @pytest.mark.parametrize("language", ["de-de", "nl-nl"])
-def test_pages_in_german_and_dutch(testapp, dbsession, restricted_room, how, page, language):
+def test_pages_in_german_and_dutch(testapp, dbsession, how, page, language):
     path, german, dutch, english = PAGES[page]
-    res = visit(testapp, dbsession, how, path, language)
+    res = visit(testapp, dbsession, how, path, language, ACCEPT_HEADERS[language])
     assert res.status_int == 200
     locale = gettext_locale(language)
     assert f'<html lang="{locale}">' in res.text
