@@ -21,6 +21,7 @@ def main(global_config=None, **ini_settings):
             ".services",
             ".services.mail",
             ".services.lobby_alerts",  # uses the mailer and the services above
+            ".recording",  # uses the LiveKit gateway, the mailer and the webhook router
             ".resources",
             ".renderers",
             ".templating",

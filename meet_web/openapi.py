@@ -17,6 +17,8 @@ from .resources import (
     AccessResource,
     ApiRoot,
     DiagnosticsSection,
+    RecordingContainer,
+    RecordingResource,
     RoomContainer,
     RoomResource,
     UnregisteredRoom,
@@ -38,11 +40,14 @@ API_PATHS: dict[type, str] = {
     AccessResource: "/resource-accesses/{id}/",
     UserContainer: "/users/",
     UserResource: "/users/{id}/",
+    RecordingContainer: "/recordings/",
+    RecordingResource: "/recordings/{id}/",
 }
 PATH_PARAMETER_DESCRIPTIONS = {
     "/rooms/{id}/": "The room's id (with or without dashes) or its slug.",
     "/resource-accesses/{id}/": "The access's id.",
     "/users/{id}/": "The user's id.",
+    "/recordings/{id}/": "The recording's id.",
 }
 
 ERROR_SCHEMA = {

@@ -151,6 +151,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("recording.expiration_days", as_optional_int, default=None),
     Setting("recording.max_duration", as_optional_int, default=None),
     Setting("recording.output_folder", default="recordings"),
+    # {mode: dotted name of a meet_web.recording.workers.RecordingWorker}; empty: LiveKit egress
+    Setting("recording.worker_classes", as_json_object, default={}),
+    Setting("recording.encoding_enabled", as_bool, default=False),
+    Setting("recording.encoding_width", int, default=1280),
+    Setting("recording.encoding_height", int, default=720),
+    Setting("recording.encoding_framerate", int, default=30),
+    Setting("recording.encoding_video_bitrate_kbps", int, default=3000),
+    Setting("recording.encoding_audio_bitrate_kbps", int, default=128),
+    Setting("recording.encoding_key_frame_interval_s", float, default=4.0),
+    # The recording page links in mail: `<download_base_url>/<id>`; empty: app.base_url/recordings
+    Setting("recording.download_base_url", default=""),
+    # Where the nginx front serves objects (media-auth checks X-Original-URL against it)
+    Setting("recording.media_url", default="/media/"),
+    Setting("recording.page_size", int, default=20),
+    # Legacy: completion from the bucket's event notifications instead of egress_ended.
+    Setting("recording.storage_event_enabled", as_bool, default=False),
+    Setting("recording.storage_event_auth", as_bool, default=True),
+    Setting("recording.storage_event_token", default="", secret=True),
+    Setting("recording.storage_event_parser", default="minio"),  # or "s3"
+    # The summary service calls back POST /recordings/external-process-hook/ with it.
+    Setting("summary.webhook_api_token", default="", secret=True),
     Setting("s3.endpoint_url", default=""),
     Setting("s3.bucket", default="meet-media-storage"),
     Setting("s3.access_key_id", default="", secret=True),

@@ -23,7 +23,16 @@ from webtest import TestApp
 from alembic import command
 from meet_web import main
 from meet_web.db import KEPT, SHARED_CONNECTION_KEY, Base
-from meet_web.models import AccessLevel, ResourceAccess, Role, Room, User
+from meet_web.models import (
+    AccessLevel,
+    Recording,
+    RecordingAccess,
+    RecordingStatus,
+    ResourceAccess,
+    Role,
+    Room,
+    User,
+)
 from meet_web.services.accounts import Accounts
 from meet_web.services.doors import Doors
 from meet_web.services.ephemeral import EphemeralStore, RedisStore
@@ -389,3 +398,43 @@ def restricted(cast, dbsession) -> Room:
 @pytest.fixture
 def user(dbsession) -> User:
     return make_user(dbsession, "alice")
+
+
+RECORDINGS_BUCKET = "meet-media-storage"
+
+
+def recording_settings(s3_server, smtp_server, **overrides) -> dict:
+    """Recording on, its objects on the S3 server and its mail to the SMTP server."""
+    return {
+        "recording.enabled": "true",
+        "s3.endpoint_url": s3_server.endpoint_url,
+        "s3.bucket": RECORDINGS_BUCKET,
+        "s3.access_key_id": "testing",
+        "s3.secret_access_key": "testing",
+        "mail.host": smtp_server.host,
+        "mail.port": str(smtp_server.port),
+        **overrides,
+    }
+
+
+@pytest.fixture
+def recording_app(testapp_with, s3, smtp, livekit):
+    """An app that records (`recording_app(**settings)` for one with more changes), with
+    an empty bucket, inbox and LiveKit fake."""
+    s3.create_bucket(RECORDINGS_BUCKET)
+
+    def make(**overrides) -> MeetTestApp:
+        return testapp_with(recording_settings(s3, smtp, **overrides))
+
+    return make
+
+
+def make_recording(dbsession, room: Room, accesses: dict, **fields) -> Recording:
+    """A recording of `room` with `accesses` ({user: role}), flushed."""
+    fields.setdefault("status", RecordingStatus.SAVED)
+    recording = Recording(room_id=room.id, **fields)
+    for person, role in accesses.items():
+        recording.accesses.append(RecordingAccess(user_id=person.id, role=Role(role)))
+    dbsession.add(recording)
+    dbsession.flush()
+    return recording

@@ -74,6 +74,11 @@ class Recording(BaseModel):
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
 
+    @property
+    def is_saved(self) -> bool:
+        """Its object is complete: it may be played and downloaded."""
+        return self.status in SAVED_STATUSES
+
 
 # At most one recording in progress per room.
 Index(

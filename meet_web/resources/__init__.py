@@ -15,10 +15,12 @@ Rules:
       rooms/<id or slug>              RoomContainer -> RoomResource
       resource-accesses/<id>          AccessContainer -> AccessResource
       users/<id>                      UserContainer -> UserResource
+      recordings/<id>                 RecordingContainer -> RecordingResource
 """
 
 from .accesses import AccessContainer, AccessResource
 from .api import ApiRoot, DiagnosticsSection
+from .recordings import RecordingContainer, RecordingResource
 from .rooms import RoomContainer, RoomResource, UnregisteredRoom
 from .root import SiteRoot
 from .users import UserContainer, UserResource
@@ -28,6 +30,8 @@ __all__ = [
     "AccessResource",
     "ApiRoot",
     "DiagnosticsSection",
+    "RecordingContainer",
+    "RecordingResource",
     "RoomContainer",
     "RoomResource",
     "SiteRoot",

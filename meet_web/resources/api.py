@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from ..security.permissions import SITE_GRANTS
 from .accesses import AccessContainer
+from .recordings import RecordingContainer
 from .rooms import RoomContainer
 from .users import UserContainer
 
@@ -18,6 +19,7 @@ class DiagnosticsSection:
 
 _CHILDREN = {
     "diagnostics": DiagnosticsSection,
+    "recordings": RecordingContainer,
     "rooms": RoomContainer,
     "resource-accesses": AccessContainer,
     "users": UserContainer,

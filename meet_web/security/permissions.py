@@ -20,6 +20,8 @@ class Permission(StrEnum):
     AUTHENTICATED = "site:authenticated"
     PARTICIPANT_MUTE = "participant:mute"
     PARTICIPANT_SELF = "participant:self"
+    RECORDING_DELETE = "recording:delete"
+    RECORDING_VIEW = "recording:view"
     ROOM_CREATE = "room:create"
     ROOM_DELETE = "room:delete"
     ROOM_JOIN = "room:join"
@@ -41,6 +43,13 @@ ROLE_GRANTS = {
     Role.MEMBER: (Permission.ROOM_JOIN,),
     Role.ADMINISTRATOR: _MANAGER,
     Role.OWNER: (*_MANAGER, Permission.ROOM_DELETE),
+}
+
+# Who may act on a recording, by the role the actor holds on it (members are refused).
+RECORDING_ROLE_GRANTS = {
+    Role.MEMBER: (),
+    Role.ADMINISTRATOR: (Permission.RECORDING_VIEW, Permission.RECORDING_DELETE),
+    Role.OWNER: (Permission.RECORDING_VIEW, Permission.RECORDING_DELETE),
 }
 
 # Who may join directly (without the lobby) by access level; everyone else knocks.

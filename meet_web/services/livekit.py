@@ -432,3 +432,33 @@ class LiveKitGateway:
             log.info("room %s settings not synced to LiveKit: %s", room, exc.message)
             return False
         return True
+
+    # egress (recordings) --------------------------------------------------------------
+
+    def start_room_composite_egress(self, request: api.RoomCompositeEgressRequest):
+        return self._call(
+            "start recording", lambda lk: lk.egress.start_room_composite_egress(request)
+        )
+
+    def stop_egress(self, egress_id: str) -> api.EgressInfo:
+        request = api.StopEgressRequest(egress_id=egress_id)
+        return self._call("stop recording", lambda lk: lk.egress.stop_egress(request))
+
+    def drop_room_metadata(self, room: str, keys: tuple[str, ...]) -> None:
+        """Remove `keys` from the room's metadata, keeping the rest."""
+
+        async def drop(lk: api.LiveKitAPI):
+            rooms = await lk.room.list_rooms(api.ListRoomsRequest(names=[room]))
+            if not rooms.rooms:
+                raise api.ServerError("not_found", "room not found", status=404)
+            try:
+                metadata = json.loads(rooms.rooms[0].metadata or "{}")
+            except ValueError:
+                metadata = {}
+            metadata = metadata if isinstance(metadata, dict) else {}
+            kept = {k: v for k, v in metadata.items() if k not in keys}
+            return await lk.room.update_room_metadata(
+                api.UpdateRoomMetadataRequest(room=room, metadata=json.dumps(kept))
+            )
+
+        self._call("update room metadata", drop)

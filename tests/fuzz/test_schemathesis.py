@@ -75,6 +75,7 @@ PATH_IDS = {
     "/rooms/": ("room", "room-hex", "room-slug", "lobby-room", "lobby-room-slug", None),
     "/resource-accesses/": ("access-owner", "access-member", "access-administrator", None),
     "/users/": ("user-self", "user-other", None),
+    "/recordings/": (None,),
 }
 BODY_VALUES = {
     "user": ("user-self", "user-other", "user-stranger", None),

@@ -2,6 +2,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from ...openapi import operation
+from ...recording import Recordings
 from ...resources import ApiRoot
 
 CONFIG_SCHEMA = {
@@ -34,7 +35,7 @@ def get_config(request):
         "LANGUAGE_CODE": s["app.default_language"],
         "recording": {
             "is_enabled": s["recording.enabled"],
-            "available_modes": ["screen_recording", "transcript"],
+            "available_modes": request.service(Recordings).modes,
             "expiration_days": s["recording.expiration_days"],
             "max_duration": s["recording.max_duration"],
         },

@@ -1,0 +1,77 @@
+"""The object store holding recordings (S3 or MinIO), through boto3.
+
+The client is made on first use and kept: boto3 clients are thread-safe. Its calls are
+bounded (short timeouts, one attempt), so a store that is down fails a request quickly
+instead of holding it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .config import S3Config
+
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+class StorageError(Exception):
+    """The store refused or could not be reached."""
+
+
+class RecordingStorage:
+    def __init__(self, config: S3Config):
+        self.config = config
+        self._client = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self):
+        with self._lock:
+            if self._client is None:
+                self._client = boto3.session.Session().client(
+                    "s3",
+                    endpoint_url=self.config.endpoint_url or None,
+                    aws_access_key_id=self.config.access_key_id or None,
+                    aws_secret_access_key=self.config.secret_access_key or None,
+                    region_name=self.config.region,
+                    config=Config(
+                        signature_version="s3v4",
+                        s3={"addressing_style": "path"},
+                        connect_timeout=5,
+                        read_timeout=10,
+                        retries={"max_attempts": 1, "mode": "standard"},
+                    ),
+                )
+            return self._client
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.config.bucket, Key=key)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot delete {key} from {self.config.bucket}: {exc}") from exc
+
+    def object_url(self, key: str) -> str:
+        endpoint = self.config.endpoint_url or f"https://s3.{self.config.region}.amazonaws.com"
+        return f"{endpoint.rstrip('/')}/{self.config.bucket}/{key}"
+
+    def signed_get_headers(self, key: str) -> dict[str, str]:
+        """SigV4 headers for a GET of `key` on the store, for a front (nginx) that
+        forwards the browser's request to the store with them."""
+        credentials = Credentials(self.config.access_key_id, self.config.secret_access_key)
+        request = AWSRequest(method="GET", url=self.object_url(key))
+        request.headers["X-Amz-Content-SHA256"] = EMPTY_SHA256
+        signer = SigV4Auth(credentials, "s3", self.config.region)
+        signer.add_auth(request)
+        return {
+            "Authorization": request.headers["Authorization"],
+            "X-Amz-Date": request.headers["X-Amz-Date"],
+            "X-Amz-Content-SHA256": request.headers["X-Amz-Content-SHA256"],
+        }
