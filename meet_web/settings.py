@@ -184,6 +184,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("telephony.pin_max_retries", int, default=5),
     Setting("roomkit.enabled", as_bool, default=False),
     Setting("roomkit.api_token", default="", secret=True),
+    Setting("invitations.max_recipients", int, default=50),
     Setting("subtitles.enabled", as_bool, default=False),
     Setting("subtitles.agent_name", default="multi-user-transcriber"),
     Setting("diagnostics.connection_test_enabled", as_bool, default=False),
@@ -295,6 +296,8 @@ def _check_values(settings: Mapping[str, Any], failed: set[str]) -> list[str]:
         problems.append("mail.use_tls and mail.use_ssl are exclusive; keep one")
     if ok("lobby.waiting_email_interval") and settings["lobby.waiting_email_interval"] < 0:
         problems.append("lobby.waiting_email_interval must be 0 or more seconds")
+    if ok("invitations.max_recipients") and settings["invitations.max_recipients"] < 1:
+        problems.append("invitations.max_recipients must be at least 1")
     if ok("telephony.pin_length") and settings["telephony.pin_length"] < 4:
         problems.append("telephony.pin_length must be at least 4")
     if (

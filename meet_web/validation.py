@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -57,7 +58,7 @@ class Fields:
     def __init__(self, data: dict, *, partial: bool = False):
         self.data = data
         self.partial = partial
-        self.errors: dict[str, str] = {}
+        self.errors: dict[str, Any] = {}  # a list field's are by index: {"1": [...]}
 
     def _get(self, name: str, required: bool) -> Any:
         value = self.data.get(name, MISSING)
@@ -117,6 +118,28 @@ class Fields:
             self.errors[name] = "Must be a valid UUID."
             return MISSING
 
+    def email_list(self, name, *, required=False, max_items=None):
+        """A non-empty list of addresses, de-duplicated case-insensitively (first
+        spelling kept); errors by index, as the reference: `{"1": ["Enter a ..."]}`."""
+        value = self._get(name, required)
+        if value is MISSING:
+            return MISSING
+        if not isinstance(value, list):
+            kind = JSON_TYPES.get(type(value), "dict")
+            self.errors[name] = f'Expected a list of items but got type "{kind}".'
+            return MISSING
+        if not value:
+            self.errors[name] = "This list may not be empty."
+            return MISSING
+        if max_items is not None and len(value) > max_items:
+            self.errors[name] = f"Ensure this field has no more than {max_items} elements."
+            return MISSING
+        addresses, bad = parse_email_list(value)
+        if bad:
+            self.errors[name] = {str(index): [message] for index, message in bad.items()}
+            return MISSING
+        return addresses
+
     def room_configuration(self, name, *, required=False):
         value = self._get(name, required)
         if value is MISSING:
@@ -158,6 +181,53 @@ def parse_room_configuration(value: Any) -> dict:
             raise ValueError("everyone_can_mute must be true, false or null.")
         config["everyone_can_mute"] = mute
     return config
+
+
+INVALID_EMAIL = "Enter a valid email address."
+EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a forward path
+# A dot-atom local part (RFC 5322 without quoted strings or comments) and a host name
+# of letters, digits and hyphens with a top-level label; nothing that could end a
+# header (commas, quotes, white space, line breaks) can pass.
+_ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_EMAIL_LOCAL = re.compile(rf"{_ATEXT}(\.{_ATEXT})*\Z")
+_EMAIL_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+
+
+def normalize_email(value: Any) -> str | None:
+    """The address as mail can carry it (an international domain in its ASCII form),
+    or None when it is not a valid address."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    local, at, domain = value.rpartition("@")
+    if not at or not local or not domain or len(local) > 64:
+        return None
+    if not _EMAIL_LOCAL.match(local):
+        return None
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(_EMAIL_LABEL.match(label) for label in labels):
+        return None
+    if len(labels[-1]) < 2 or labels[-1].isdigit():
+        return None
+    address = f"{local}@{domain}"
+    return address if len(address) <= EMAIL_MAX_LENGTH else None
+
+
+def parse_email_list(values: list) -> tuple[list[str], dict[int, str]]:
+    """(the valid addresses, once each whatever their case; errors by index)."""
+    addresses: dict[str, str] = {}
+    bad: dict[int, str] = {}
+    for index, value in enumerate(values):
+        address = normalize_email(value)
+        if address is None:
+            bad[index] = INVALID_EMAIL
+        else:
+            addresses.setdefault(address.lower(), address)
+    return list(addresses.values()), bad
 
 
 MAX_PAGE_SIZE = 100
@@ -245,6 +315,27 @@ class Uuid:
 
     def json_schema(self) -> dict:
         return {"type": "string", "format": "uuid"}
+
+
+@dataclass(frozen=True)
+class EmailList:
+    """A non-empty list of e-mail addresses, at most `max_items` (None: no limit)."""
+
+    max_items: int | None = None
+    description: str = ""
+
+    def read(self, fields: Fields, name: str, required: bool) -> Any:
+        return fields.email_list(name, required=required, max_items=self.max_items)
+
+    def json_schema(self) -> dict:
+        schema: dict = {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string", "format": "email", "maxLength": EMAIL_MAX_LENGTH},
+        }
+        if self.max_items is not None:
+            schema["maxItems"] = self.max_items
+        return schema
 
 
 ROOM_CONFIGURATION_SCHEMA = {

@@ -110,6 +110,12 @@ ENDPOINTS = {
         lambda cast: {"access_id": member_access_id(cast)},
         HX,
     ),
+    "invite": Endpoint(
+        "POST", "/team-room/invite", managers(303, 403), {"emails": "ann@example.net"}
+    ),
+    "invite, htmx": Endpoint(
+        "POST", "/team-room/invite", managers(200, 401), {"emails": "ann@example.net"}, HX
+    ),
     "account": Endpoint("GET", "/account", SIGNED_IN_GET),
     "save account": Endpoint(
         "POST",

@@ -1,11 +1,14 @@
-"""The room page and its settings: name, access level, configuration and members.
+"""The room page and its settings: name, access level, configuration, members and
+invitations.
 
-Each members action answers an htmx request (`HX-Request`) with the members partial
-and a plain form post with a 303 back to the settings page, so the page works
-without JavaScript.
+Each members action, and the invite form, answers an htmx request (`HX-Request`) with
+its partial and a plain form post with a 303 back to the settings page (a form with
+errors is shown again), so the page works without JavaScript.
 """
 
 from __future__ import annotations
+
+import re
 
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.response import Response
@@ -18,7 +21,14 @@ from ...resources import RoomResource
 from ...security.permissions import Permission, roles_that_may_be_granted
 from ...services.errors import Refused
 from ...services.rooms import add_member, change_role, remove_member, update_room
-from ...validation import ValidationError
+from ...validation import Fields, ValidationError
+from ..api.invitations import (
+    InvitationNotSent,
+    InvitationsUnavailable,
+    max_recipients,
+    read_recipients,
+    send_invitation,
+)
 from ..api.rooms import sync_after_commit
 from .common import (
     ACCESS_LEVEL_LABELS,
@@ -36,6 +46,8 @@ from .common import (
 NO_ACCOUNT = "No account uses this email address."
 SEVERAL_ACCOUNTS = "Several accounts use this email address; ask an operator for help."
 GONE_MEMBER = "This person no longer has access to this room."
+INVITATION_SENT = "The invitation has been sent."  # translated: rooms/_invite.jinja2
+INVITE_SEPARATORS = re.compile(r"[\s,;]+")
 
 
 @view_defaults(context=RoomResource, renderer="rooms/settings.jinja2")
@@ -93,6 +105,11 @@ class RoomPages:
             "member_email": "",
             "member_role": Role.MEMBER,
             "name_max_length": NAME_TYPED_MAX_LENGTH,
+            "invite_emails": "",
+            "invite_error": None,  # the kind of problem: the partial words it
+            "invite_bad": [],  # the addresses that are not valid
+            "invite_sent": False,
+            "invite_limit": max_recipients(self.request),
         }
         values.update(extra)
         vary_on_htmx(self.request)
@@ -256,6 +273,44 @@ class RoomPages:
             return f"{name} no longer has access to this room."
 
         return self._member_action(act)
+
+    # -- invitations ----------------------------------------------------------------
+
+    @view_config(name="invite", request_method="POST", permission=Permission.ROOM_MANAGE)
+    @view_config(
+        name="invite",
+        request_method="POST",
+        permission=Permission.ROOM_MANAGE,
+        header="HX-Request",
+        renderer="rooms/_invite.jinja2",
+    )
+    def invite(self):
+        request = self.request
+        text = request.POST.get("emails", "")
+        addresses = INVITE_SEPARATORS.split(text.strip()) if text.strip() else []
+        fields = Fields({"emails": addresses})
+        recipients = read_recipients(fields, request)
+        problem = fields.errors.get("emails")
+        if problem is not None:
+            request.response.status = 400
+            if isinstance(problem, dict):
+                bad = [addresses[int(index)] for index in problem]
+                return self._values(
+                    invite_emails=text, invite_error="bad_addresses", invite_bad=bad
+                )
+            kind = "empty" if not addresses else "too_many"
+            return self._values(invite_emails=text, invite_error=kind)
+        try:
+            send_invitation(request, self.room, recipients)
+        except (InvitationNotSent, InvitationsUnavailable) as exc:
+            # htmx swaps no 5xx answer (the layout's htmx-config): its fragment is a 200
+            request.response.status = 200 if is_htmx(request) else exc.status
+            kind = "not_sent" if isinstance(exc, InvitationNotSent) else "unavailable"
+            return self._values(invite_emails=text, invite_error=kind)
+        if is_htmx(request):
+            return self._values(invite_sent=True)
+        request.session.flash(INVITATION_SENT)
+        return HTTPSeeOther(location=self._settings_url() + "#invite")
 
     # -- members helpers ------------------------------------------------------------
 
