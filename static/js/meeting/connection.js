@@ -2,11 +2,13 @@
 // (removed, meeting ended, unreachable with a Retry button).
 import { announce } from "./announcer.js";
 import { config, t } from "./config.js";
+import { clearNotice } from "./notice.js";
 import { showStatus } from "./status.js";
 
 const problem = document.getElementById("meeting-problem");
 const retryButton = problem.querySelector('[data-action="retry"]');
-const stageParts = [document.querySelector(".meeting-body"), document.querySelector(".meeting-controls")];
+const stageParts = [".meeting-body", ".meeting-controls", "#shortcut-help", ".meeting-header-tools"]
+  .map((selector) => document.querySelector(selector));
 
 export function showProblem(titleKey, textKey, { retry = null } = {}) {
   problem.querySelector("[data-problem-title]").textContent = t(titleKey);
@@ -14,9 +16,13 @@ export function showProblem(titleKey, textKey, { retry = null } = {}) {
   retryButton.hidden = !retry;
   retryButton.onclick = retry;
   problem.hidden = false;
-  // A meeting that is over for us goes away; one we may retry stays behind the message
-  // (administrators keep their lobby panel meanwhile).
-  if (!retry) stageParts.forEach((part) => part.classList.add("is-inactive"));
+  // A meeting that is over for us goes away, with what came with it (an earlier notice,
+  // the panels' toggles, the shortcuts' help); one we may retry stays behind the
+  // message (administrators keep their lobby panel meanwhile).
+  if (!retry) {
+    stageParts.forEach((part) => part.classList.add("is-inactive"));
+    clearNotice();
+  }
   showStatus(t(titleKey), "problem");
   (retry ? retryButton : problem.querySelector("[data-problem-title]")).focus?.();
 }

@@ -31,6 +31,7 @@ from aiortc import (
 from aiortc.codecs import HEADER_EXTENSIONS
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcdtlstransport import RtpRouter
 from aiortc.sdp import candidate_from_sdp
 
 from tests.servers.sfu.speakers import frame_level
@@ -56,6 +57,23 @@ for _uri in (
         HEADER_EXTENSIONS["video"].append(
             RTCRtpHeaderExtensionParameters(id=len(HEADER_EXTENSIONS["video"]) + 10, uri=_uri)
         )
+
+
+# A simulcast offer names no SSRCs, and aiortc routes a packet of an unknown SSRC only by
+# its payload type, which two video sections share (a camera and a shared screen): route
+# it by its MID header extension first, as the BUNDLE specification says.
+_route_by_payload_type = RtpRouter.route_rtp
+
+
+def _route_by_mid(self: RtpRouter, packet):
+    if packet.ssrc not in self.ssrc_table and packet.extensions.mid in self.mid_table:
+        receiver = self.mid_table[packet.extensions.mid]
+        self.ssrc_table[packet.ssrc] = receiver
+        return receiver
+    return _route_by_payload_type(self, packet)
+
+
+RtpRouter.route_rtp = _route_by_mid
 
 
 @dataclass
