@@ -4,8 +4,9 @@ A handler is called with the event and the request: it writes through
 `request.dbsession`, inside the one transaction the view begins around an event's
 handlers (their rows commit together, or none does). A handler raises
 WebhookHandlerError when LiveKit should retry (the view answers 500);
-event types without a handler are accepted and ignored. Each event is handled once:
-the ledger remembers it for as long as its signature could be replayed.
+event types without a handler are accepted and ignored (no ledger entry either).
+Each handled event is handled once: the ledger remembers it for as long as its
+signature could be replayed.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """LiveKit webhooks: the signature covers the raw body; unknown events are accepted;
-each event is handled once."""
+each event with handlers is handled once."""
 
 import contextlib
 import logging
@@ -72,6 +72,10 @@ def livekit_webhook(request):
     room_filter = gateway.config.webhook_filter
     if room_filter is not None and not room_filter.search(room_name):
         return answer(request, 200, "success")
+    if not router.handles(delivery.event):
+        # Nothing would be done with it, once or twice: no replay check either (most
+        # events, participant_joined first among them, have no handler).
+        return answer(request, 200, "success")
     ledger = request.service(WebhookLedger)
     key = event_key(delivery.id, body)
     try:
@@ -85,9 +89,8 @@ def livekit_webhook(request):
         log.info("LiveKit webhook %s (%s) already handled", delivery.event, key)
         return answer(request, 200, "success")
     try:
-        if router.handles(delivery.event):
-            with request.tm:  # the handlers' rows commit together (see db.is_webhook)
-                router.dispatch(delivery, request)
+        with request.tm:  # the handlers' rows commit together (see db.is_webhook)
+            router.dispatch(delivery, request)
     except Exception as exc:
         with contextlib.suppress(Exception):  # LiveKit's retry must be handled, not ignored
             ledger.forget(key)
