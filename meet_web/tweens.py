@@ -41,6 +41,8 @@ MALFORMED_FORM = "The form cannot be read: its multipart boundary is missing or 
 UNTRUSTED_HOST = "This site is not served under this host name."
 BODY_TOO_LARGE = "The request body is larger than this site accepts."
 
+HSTS = (("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),)
+
 API_PREFIXES = ("/api/", "/external-api/")
 STATIC_PREFIX = "/static/"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -78,6 +80,7 @@ class EdgeConfig:
     secure: bool
     content_security_policy: str
     guest_cookie: str
+    site_headers: tuple[tuple[str, str], ...]  # every response's, unless it has its own
 
     @classmethod
     def from_settings(cls, settings) -> EdgeConfig:
@@ -88,6 +91,7 @@ class EdgeConfig:
             secure=settings["app.secure_cookies"],
             content_security_policy=content_security_policy(settings),
             guest_cookie=settings["lobby.cookie_name"],
+            site_headers=(*HEADERS.items(), *(HSTS if settings["app.secure_cookies"] else ())),
         )
 
     @property
@@ -329,18 +333,16 @@ def add_headers_last(request, response) -> None:
 
 def add_response_headers(request, response) -> None:
     config: EdgeConfig = request.registry["edge_config"]
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if config.secure:
-        response.headers.setdefault(
-            "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
-        )
+    # On the header list itself: each `headers.setdefault` scans the whole list.
+    headerlist = response.headerlist
+    present = {name.lower() for name, _ in headerlist}
+    headerlist.extend(h for h in config.site_headers if h[0].lower() not in present)
     # Raw PATH_INFO: it may not even be UTF-8 when ingress refused it.
     path = request.environ.get("PATH_INFO", "")
     if path.startswith(STATIC_PREFIX):
         return
-    if response.content_type == "text/html":
-        response.headers.setdefault("Content-Security-Policy", config.content_security_policy)
+    if "content-security-policy" not in present and response.content_type == "text/html":
+        headerlist.append(("Content-Security-Policy", config.content_security_policy))
     # Every page shows who is signed in and speaks the language of a cookie; API answers
     # depend on the session too.
     vary = tuple(response.vary or ())

@@ -2,20 +2,14 @@
 
 The client is made on first use and kept: boto3 clients are thread-safe. Its calls are
 bounded (short timeouts, one attempt), so a store that is down fails a request quickly
-instead of holding it.
+instead of holding it. boto3 and botocore (about 20 MiB) are imported then too: the
+knock, the join and the webhook never need them, and every worker would carry them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-
-import boto3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.config import Config
-from botocore.credentials import Credentials
-from botocore.exceptions import BotoCoreError, ClientError
 
 from .config import S3Config
 
@@ -34,6 +28,9 @@ class RecordingStorage:
 
     @property
     def client(self):
+        import boto3
+        from botocore.config import Config
+
         with self._lock:
             if self._client is None:
                 self._client = boto3.session.Session().client(
@@ -53,6 +50,8 @@ class RecordingStorage:
             return self._client
 
     def delete(self, key: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             self.client.delete_object(Bucket=self.config.bucket, Key=key)
         except (BotoCoreError, ClientError) as exc:
@@ -65,6 +64,10 @@ class RecordingStorage:
     def signed_get_headers(self, key: str) -> dict[str, str]:
         """SigV4 headers for a GET of `key` on the store, for a front (nginx) that
         forwards the browser's request to the store with them."""
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
         credentials = Credentials(self.config.access_key_id, self.config.secret_access_key)
         request = AWSRequest(method="GET", url=self.object_url(key))
         request.headers["X-Amz-Content-SHA256"] = EMPTY_SHA256

@@ -17,7 +17,7 @@ from ...services.webhooks import (
     event_key,
     replay_window,
 )
-from ...validation import Body, Raw
+from ...validation import Body, Raw, read_body
 from .serializers import object_schema
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def livekit_webhook(request):
         return answer(request, 401, "error")
     gateway = request.service(LiveKitGateway)
     router = request.service(WebhookRouter)
-    body = request.body  # read once: each read of webob's property seeks and copies
+    body = read_body(request)
     try:
         delivery = gateway.receive_webhook(body, authorization)
         if router.handles(delivery.event):
