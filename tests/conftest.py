@@ -86,6 +86,12 @@ def smtp(smtp_server):
     smtp_server.reset()
 
 
+@pytest.fixture
+def mailing(testapp_with, smtp):
+    """An app whose mail goes to the loopback SMTP server."""
+    return testapp_with({"mail.host": smtp.host, "mail.port": str(smtp.port)})
+
+
 @pytest.fixture(scope="session")
 def s3_server():
     """An S3 server on loopback (moto's server mode); use `s3` for an empty one."""

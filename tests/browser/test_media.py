@@ -56,7 +56,11 @@ def expect_camera_and_microphone_on(page: Page) -> None:
 
 
 def expect_video_playing(page: Page, identity: str) -> None:
-    video = f'figure.tile[data-identity="{identity}"][data-source="camera"] video'
+    expect_playing(page, f'figure.tile[data-identity="{identity}"][data-source="camera"] video')
+
+
+def expect_playing(page: Page, video: str) -> None:
+    """The `<video>` matching `video` shows frames and its time advances."""
     page.wait_for_function(
         """(selector) => {
           const video = document.querySelector(selector);

@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from meet_web.models import AccessLevel, ResourceAccess, Role, Room, User
 from tests.browser.test_accessibility import check, sign_in_as
-from tests.browser.test_media import ROOM, SLOW, expect_video_playing
+from tests.browser.test_media import ROOM, SLOW, expect_playing, expect_video_playing
 
 # A folder to keep screenshots of the pages in, for looking at them; none: not taken.
 SCREENSHOTS = os.environ.get("MEET_TEST_SCREENSHOTS")
@@ -88,15 +88,8 @@ def control(page: Page, action: str):
 
 
 def expect_screen_playing(page: Page, identity: str) -> None:
-    page.wait_for_function(
-        """(selector) => {
-          const video = document.querySelector(selector);
-          if (!video || video.videoWidth === 0) return false;
-          video.__seen = video.__seen || video.currentTime;
-          return video.currentTime > video.__seen;
-        }""",
-        arg=f'#spotlight .tile[data-identity="{identity}"][data-source="screen_share"] video',
-        polling=250,
+    expect_playing(
+        page, f'#spotlight .tile[data-identity="{identity}"][data-source="screen_share"] video'
     )
 
 

@@ -74,12 +74,6 @@ def set_user(app, user_id, **fields):
         session.commit()
 
 
-@pytest.fixture
-def mailing(testapp_with, smtp):
-    """An app whose mail goes to the loopback SMTP server."""
-    return testapp_with({"mail.host": smtp.host, "mail.port": str(smtp.port)})
-
-
 def alerts(client) -> GuestWaitingAlerts:
     return client.app.registry["meet_services"][GuestWaitingAlerts]
 

@@ -16,12 +16,6 @@ def invite_url(room) -> str:
 
 
 @pytest.fixture
-def mailing(testapp_with, smtp):
-    """An app whose mail goes to the loopback SMTP server."""
-    return testapp_with({"mail.host": smtp.host, "mail.port": str(smtp.port)})
-
-
-@pytest.fixture
 def owner_app(mailing, cast):
     mailing.login_as(cast.owner)
     return mailing

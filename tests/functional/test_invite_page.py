@@ -11,11 +11,6 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def mailing(testapp_with, smtp):
-    return testapp_with({"mail.host": smtp.host, "mail.port": str(smtp.port)})
-
-
-@pytest.fixture
 def owner_app(mailing, cast):
     mailing.login_as(cast.owner)
     return mailing

@@ -10,11 +10,6 @@ from tests.permissions.matrix import by
 INVITE = by(anonymous=401, stranger=403, member=403, administrator=200, owner=200, operator=403)
 
 
-@pytest.fixture
-def mailing(testapp_with, smtp):
-    return testapp_with({"mail.host": smtp.host, "mail.port": str(smtp.port)})
-
-
 @pytest.mark.parametrize("key", ["slug", "id"])
 @pytest.mark.parametrize("actor", ACTORS)
 def test_invite(mailing, cast, smtp, actor, key):
