@@ -354,7 +354,19 @@ class LiveKitGateway:
         self._call("send data", lambda lk: lk.room.send_data(request))
 
     def merge_room_metadata(self, room: str, changes: dict) -> None:
-        async def merge(lk: api.LiveKitAPI):
+        self._rewrite_room_metadata(room, lambda metadata: {**metadata, **changes})
+
+    def drop_room_metadata(self, room: str, keys: tuple[str, ...]) -> None:
+        """Remove `keys` from the room's metadata, keeping the rest."""
+        self._rewrite_room_metadata(
+            room, lambda metadata: {k: v for k, v in metadata.items() if k not in keys}
+        )
+
+    def _rewrite_room_metadata(self, room: str, rewrite: Callable[[dict], dict]) -> None:
+        """Read the room's metadata (a JSON object; anything else counts as empty) and
+        write back what `rewrite` makes of it."""
+
+        async def update(lk: api.LiveKitAPI):
             rooms = await lk.room.list_rooms(api.ListRoomsRequest(names=[room]))
             if not rooms.rooms:
                 raise api.ServerError("not_found", "room not found", status=404)
@@ -362,12 +374,12 @@ class LiveKitGateway:
                 metadata = json.loads(rooms.rooms[0].metadata or "{}")
             except ValueError:
                 metadata = {}
-            metadata = {**(metadata if isinstance(metadata, dict) else {}), **changes}
+            metadata = rewrite(metadata if isinstance(metadata, dict) else {})
             return await lk.room.update_room_metadata(
                 api.UpdateRoomMetadataRequest(room=room, metadata=json.dumps(metadata))
             )
 
-        self._call("update room metadata", merge)
+        self._call("update room metadata", update)
 
     def list_participants(self, room: str) -> list[api.ParticipantInfo]:
         request = api.ListParticipantsRequest(room=room)
@@ -433,6 +445,19 @@ class LiveKitGateway:
             return False
         return True
 
+    # agents (subtitles) ---------------------------------------------------------------
+
+    def list_agent_dispatches(self, room: str) -> list[api.AgentDispatch]:
+        return self._call(
+            "list agent dispatches", lambda lk: lk.agent_dispatch.list_dispatch(room_name=room)
+        )
+
+    def create_agent_dispatch(self, room: str, agent_name: str) -> api.AgentDispatch:
+        request = api.CreateAgentDispatchRequest(agent_name=agent_name, room=room)
+        return self._call(
+            "create agent dispatch", lambda lk: lk.agent_dispatch.create_dispatch(request)
+        )
+
     # egress (recordings) --------------------------------------------------------------
 
     def start_room_composite_egress(self, request: api.RoomCompositeEgressRequest):
@@ -443,22 +468,3 @@ class LiveKitGateway:
     def stop_egress(self, egress_id: str) -> api.EgressInfo:
         request = api.StopEgressRequest(egress_id=egress_id)
         return self._call("stop recording", lambda lk: lk.egress.stop_egress(request))
-
-    def drop_room_metadata(self, room: str, keys: tuple[str, ...]) -> None:
-        """Remove `keys` from the room's metadata, keeping the rest."""
-
-        async def drop(lk: api.LiveKitAPI):
-            rooms = await lk.room.list_rooms(api.ListRoomsRequest(names=[room]))
-            if not rooms.rooms:
-                raise api.ServerError("not_found", "room not found", status=404)
-            try:
-                metadata = json.loads(rooms.rooms[0].metadata or "{}")
-            except ValueError:
-                metadata = {}
-            metadata = metadata if isinstance(metadata, dict) else {}
-            kept = {k: v for k, v in metadata.items() if k not in keys}
-            return await lk.room.update_room_metadata(
-                api.UpdateRoomMetadataRequest(room=room, metadata=json.dumps(kept))
-            )
-
-        self._call("update room metadata", drop)

@@ -472,11 +472,11 @@
       room.emit(RoomEvent.ConnectionQualityChanged, quality, participant);
     },
 
-    sendText(identity, topic, text) {
+    sendText(identity, topic, text, attributes = {}) {
       const room = currentRoom;
       const handler = room._textHandlers.get(topic);
       if (!handler) return false;
-      const info = { id: newSid("TS"), mimeType: "text/plain", topic, timestamp: Date.now(), size: text.length, attributes: {} };
+      const info = { id: newSid("TS"), mimeType: "text/plain", topic, timestamp: Date.now(), size: text.length, attributes };
       const reader = {
         info,
         readAll: async () => text,

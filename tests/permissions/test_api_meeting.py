@@ -3,7 +3,7 @@ lobby, who decides, and who may act on participants.
 
 Besides the six session actors, "livekit" is a guest without a session holding a LiveKit
 token for the room (present in the LiveKit room), on the endpoints that accept one:
-mute-participant, toggle-hand and rename. Elsewhere the token is ignored.
+mute-participant, toggle-hand, rename and start-subtitle. Elsewhere the token is ignored.
 
 The operator holds no role on the cast's room: in a meeting it is a stranger.
 
@@ -454,3 +454,37 @@ def test_member_roles_come_from_the_database_not_the_token(
         {"participant_identity": "target-guest", "name": "By New Admin"},
     )
     assert livekit.participant(str(cast.room.id), "target-guest").name == "By New Admin"
+
+
+# -- start-subtitle: any participant, by their LiveKit token only ----------------------
+
+SUBTITLES_ON = {"subtitles.enabled": "true"}
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_start_subtitle_by_session(testapp_with, cast, meeting, livekit, actor):
+    app = testapp_with(SUBTITLES_ON)
+    app.login_as(cast[actor])
+    app.post_json(url(cast.room, "start-subtitle"), {}, status=TOKEN_ONLY[actor])
+    assert livekit.agent_dispatches(str(cast.room.id)) == []
+
+
+def test_start_subtitle_with_a_livekit_token(testapp_with, app, cast, meeting, livekit):
+    token = mint(app, cast.room, "guest-with-token")
+    res = testapp_with(SUBTITLES_ON).post_json(
+        url(cast.room, "start-subtitle"), {}, headers=bearer(token), status=200
+    )
+    assert res.json == {"status": "success"}
+    [dispatch] = livekit.agent_dispatches(str(cast.room.id))
+    assert dispatch.agent_name == "multi-user-transcriber"
+
+
+def test_start_subtitle_refuses_a_token_for_another_room(
+    testapp_with, app, cast, meeting, livekit, dbsession
+):
+    other = make_room(dbsession, "Other Room")
+    token = mint(app, other, "guest-with-token")
+    testapp_with(SUBTITLES_ON).post_json(
+        url(cast.room, "start-subtitle"), {}, headers=bearer(token), status=403
+    )
+    assert livekit.agent_dispatches() == []

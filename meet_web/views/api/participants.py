@@ -16,7 +16,7 @@ from ...models import ResourceAccess, Role, User
 from ...openapi import operation
 from ...resources import RoomResource
 from ...security.permissions import Permission
-from ...services.errors import Refused
+from ...services.errors import NotFound, Refused
 from ...services.livekit import LiveKitError, LiveKitGateway, LiveKitNotFound
 from ...services.lobby import Lobby
 from ...validation import MISSING, Body, Boolean, Choice, Raw, String, ValidationError
@@ -284,4 +284,28 @@ class ParticipantApi:
         if signed_in and not can_edit:
             raise Refused("Signed-in participants keep the name of their account.")
         self.livekit.update_participant(self.room_name, caller, name=name)
+        return SUCCESS
+
+    @view_config(
+        name="start-subtitle", request_method="POST", permission=Permission.PARTICIPANT_SELF
+    )
+    @operation(
+        "Start live subtitles: dispatch the transcription agent once (LiveKit token;"
+        " subtitles.enabled)",
+        responses={200: SUCCESS_SCHEMA},
+        tag="participants",
+    )
+    def start_subtitle(self):
+        settings = self.request.registry.settings
+        if not settings["subtitles.enabled"]:
+            raise NotFound("Subtitles are not enabled.")
+        self._caller_livekit_identity()
+        agent_name = settings["subtitles.agent_name"]
+        try:
+            dispatches = self.livekit.list_agent_dispatches(self.room_name)
+            if not any(d.agent_name == agent_name for d in dispatches):
+                self.livekit.create_agent_dispatch(self.room_name, agent_name)
+        except LiveKitError as exc:
+            slug = self.context.room.slug
+            raise LiveKitError(f"Subtitles failed to start for room {slug}") from exc
         return SUCCESS

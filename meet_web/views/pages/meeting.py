@@ -115,7 +115,12 @@ class MeetingPages:
             if entry is None:
                 self.request.response.status = 403 if livekit == "removed" else 429
             return self._wait_values(entry, livekit, username)
-        return self._values(entry=entry, livekit=livekit, username=entry.username)
+        return self._values(
+            entry=entry,
+            livekit=livekit,
+            username=entry.username,
+            subtitles_enabled=self.request.registry.settings["subtitles.enabled"],
+        )
 
     @view_config(
         name="knock",

@@ -15,6 +15,7 @@ import { createPanels, setUpLinkCopy } from "./panels.js";
 import { displayName } from "./participants-of.js";
 import { createPeopleList } from "./people.js";
 import { createReactions } from "./reactions.js";
+import { createSubtitles } from "./subtitles.js";
 import { createTiles } from "./tiles.js";
 
 function start(LK) {
@@ -33,6 +34,7 @@ function start(LK) {
   });
   const chat = createChat(room);
   createReactions(room, tiles);
+  const subtitles = createSubtitles(room, buttons.subtitles);
   createDevices(room, LK, buttons.settings);
   createLobbyPanel(room, LK);
   createPanels({ onOpen: { "chat-panel": () => chat.opened() } });
@@ -45,6 +47,7 @@ function start(LK) {
 
   connection.onConnected(async () => {
     controls.enable();
+    subtitles.enable();
     tiles.refreshAll();
     people.render();
     hands.render();
