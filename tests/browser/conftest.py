@@ -6,9 +6,11 @@ Every test in this folder is marked `browser`; run them with `pytest -m browser`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,9 +54,9 @@ class LiveServer:
         return Session(bind=self.app.registry["dbengine"])
 
 
-@pytest.fixture(scope="session")
-def live_server(settings, tmp_path_factory):
-    """The app on a free loopback port, with a migrated SQLite database of its own."""
+@contextlib.contextmanager
+def serve_app(settings: dict, folder: Path, **overrides) -> Iterator[LiveServer]:
+    """The app on a free loopback port, with a migrated SQLite database in `folder`."""
     apps = {}
 
     def wsgi(environ, start_response):
@@ -62,7 +64,7 @@ def live_server(settings, tmp_path_factory):
 
     server = create_server(wsgi, host="127.0.0.1", port=0, threads=8)
     base_url = f"http://127.0.0.1:{server.effective_port}"
-    database_url = f"sqlite:///{tmp_path_factory.mktemp('browser-db') / 'browser.sqlite'}"
+    database_url = f"sqlite:///{folder / 'browser.sqlite'}"
     migrate(database_url)
     apps["app"] = main(
         {},
@@ -71,16 +73,25 @@ def live_server(settings, tmp_path_factory):
             "sqlalchemy.url": database_url,
             "testing.shared_connection": "false",
             "app.base_url": base_url,
+            **overrides,
         },
     )
     thread = threading.Thread(target=server.run, name="browser-test-server", daemon=True)
     thread.start()
-    yield LiveServer(url=base_url, app=apps["app"])
-    # Close every socket from the server's own loop, which then ends.
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-    thread.join(timeout=10)
-    server.task_dispatcher.shutdown(timeout=5)
-    apps["app"].registry["dbengine"].dispose()
+    try:
+        yield LiveServer(url=base_url, app=apps["app"])
+    finally:
+        # Close every socket from the server's own loop, which then ends.
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        thread.join(timeout=10)
+        server.task_dispatcher.shutdown(timeout=5)
+        apps["app"].registry["dbengine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(settings, tmp_path_factory):
+    with serve_app(settings, tmp_path_factory.mktemp("browser-db")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

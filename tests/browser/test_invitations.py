@@ -7,53 +7,21 @@ has no relay), on a database of its own.
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
-
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session
-from waitress import wasyncore
-from waitress.server import create_server
 
-from meet_web import main
 from meet_web.models import AccessLevel, ResourceAccess, Role, Room, User
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import serve_app, sign_in
 from tests.browser.test_meeting_page import serve_stand_in
-from tests.conftest import migrate
-
-
-@dataclass
-class MailingServer:
-    url: str
-    app: object
 
 
 @pytest.fixture(scope="module")
 def mailing_server(settings, smtp_server, tmp_path_factory):
-    server = create_server(lambda e, s: apps["app"](e, s), host="127.0.0.1", port=0, threads=4)
-    apps: dict = {}
-    base_url = f"http://127.0.0.1:{server.effective_port}"
-    database_url = f"sqlite:///{tmp_path_factory.mktemp('invite-db') / 'invite.sqlite'}"
-    migrate(database_url)
-    apps["app"] = main(
-        {},
-        **{
-            **settings,
-            "sqlalchemy.url": database_url,
-            "testing.shared_connection": "false",
-            "app.base_url": base_url,
-            "mail.host": smtp_server.host,
-            "mail.port": str(smtp_server.port),
-        },
-    )
-    thread = threading.Thread(target=server.run, name="invite-test-server", daemon=True)
-    thread.start()
-    yield MailingServer(url=base_url, app=apps["app"])
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-    thread.join(timeout=10)
-    server.task_dispatcher.shutdown(timeout=5)
-    apps["app"].registry["dbengine"].dispose()
+    folder = tmp_path_factory.mktemp("invite-db")
+    mail = {"mail.host": smtp_server.host, "mail.port": str(smtp_server.port)}
+    with serve_app(settings, folder, **mail) as server:
+        yield server
 
 
 @pytest.fixture

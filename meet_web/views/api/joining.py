@@ -11,6 +11,7 @@ from ...db import after_commit
 from ...security.permissions import Permission
 from ...services.livekit import LiveKitGateway
 from ...services.lobby import Lobby, LobbyStatus
+from ...services.lobby_alerts import after_knock
 
 ANONYMOUS_NAME = "Anonymous"
 KEY_COOKIE_SUFFIX = "Key"
@@ -117,7 +118,8 @@ def knock(request, context, username: str | None):
     LiveKit block. Raises the lobby's TooManyRequests (LobbyFull) / RemovedRecently.
 
     New knocks are counted per `request.client_addr` (see `lobby.address_rate_limit`);
-    the meeting's notification is sent once the request has committed. The room's
+    the meeting's notification, and for a new guest the managers' e-mail check, run
+    once the request has committed. The room's
     version is read in the lobby's own round trip, to check the room's door.
     """
     identity = participant_identity(request)
@@ -136,6 +138,7 @@ def knock(request, context, username: str | None):
         address=request.client_addr or "",  # no REMOTE_ADDR: one bucket for all such
         defer=lambda fn, *args: after_commit(request, fn, *args),
     )
+    after_knock(request, context.id, entry)  # a new guest: maybe the managers' e-mail
     block = None
     if entry.status == LobbyStatus.ACCEPTED:
         door = context.door

@@ -12,7 +12,6 @@ from ...services.lobby import (
     RemovedRecently,
     TooManyRequests,
 )
-from ...services.lobby_alerts import after_knock
 from ...validation import Body, Boolean, String, Uuid
 from .joining import knock
 from .serializers import LIVEKIT_BLOCK_SCHEMA, LOBBY_ENTRY_SCHEMA, MESSAGE_SCHEMA, object_schema
@@ -67,7 +66,6 @@ class LobbyApi:
             raise HTTPTooManyRequests(headers={"Retry-After": "60"}) from exc
         except RemovedRecently as exc:
             raise Refused("You were removed from this meeting; try again later.") from exc
-        after_knock(self.request, self.context.id, entry)
         return {**entry.as_json(), "livekit": livekit}
 
     @view_config(name="enter", request_method="POST", permission=Permission.ROOM_MANAGE)

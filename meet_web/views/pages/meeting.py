@@ -26,7 +26,6 @@ from ...services.lobby import (
     RemovedRecently,
     TooManyRequests,
 )
-from ...services.lobby_alerts import after_knock
 from ...validation import Fields
 from ..api.joining import knock, known_identity
 
@@ -109,7 +108,6 @@ class MeetingPages:
     def meeting(self):
         username = self._username()
         entry, livekit = self._knock(username)
-        after_knock(self.request, self.room.id, entry)
         if entry is None or entry.status != LobbyStatus.ACCEPTED:
             self.request.override_renderer = "meeting/wait.jinja2"
             if entry is None:
@@ -131,7 +129,6 @@ class MeetingPages:
     def knock(self):
         username = self._username()
         entry, problem = self._knock(username)
-        after_knock(self.request, self.room.id, entry)
         if entry is not None and entry.status == LobbyStatus.ACCEPTED:
             self.request.response.headers["HX-Redirect"] = self._meeting_url(username)
         return self._wait_values(entry, problem, username)
