@@ -2,9 +2,19 @@
 
 from .access import LastOwnerError, ResourceAccess
 from .application import Application, ApplicationDomain
-from .enums import AccessLevel, ApplicationScope, RecordingMode, RecordingStatus, Role
+from .enums import (
+    AccessLevel,
+    ApplicationScope,
+    FileType,
+    RecordingMode,
+    RecordingStatus,
+    Role,
+    UploadState,
+)
+from .file import File
 from .recording import Recording, RecordingAccess
 from .room import Room, SlugError, slug_for_name, slugify
+from .share_link import RecordingShareLink
 from .user import User
 
 __all__ = [
@@ -12,15 +22,19 @@ __all__ = [
     "Application",
     "ApplicationDomain",
     "ApplicationScope",
+    "File",
+    "FileType",
     "LastOwnerError",
     "Recording",
     "RecordingAccess",
     "RecordingMode",
+    "RecordingShareLink",
     "RecordingStatus",
     "ResourceAccess",
     "Role",
     "Room",
     "SlugError",
+    "UploadState",
     "User",
     "slug_for_name",
     "slugify",

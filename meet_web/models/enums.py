@@ -50,6 +50,18 @@ class ApplicationScope(StrEnum):
     ROOMS_DELETE = "rooms:delete"
 
 
+class FileType(StrEnum):
+    BACKGROUND_IMAGE = "background_image"
+
+
+class UploadState(StrEnum):
+    PENDING = "pending"
+    ANALYZING = "analyzing"
+    READY = "ready"
+    SUSPICIOUS = "suspicious"
+    FILE_TOO_LARGE_TO_ANALYZE = "file_too_large_to_analyze"
+
+
 def db_enum(enum_cls: type[StrEnum], name: str) -> Enum:
     """A portable enum column: VARCHAR plus a named CHECK constraint on every database."""
     return Enum(

@@ -48,6 +48,9 @@ class Recording(BaseModel):
     )
     options: Mapped[dict] = mapped_column(JSON, default=dict)
     external_process_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # When the owners were told the recording is ready (mail sent to all of them);
+    # None while a mail is still owed, whatever the status says.
+    notified_at: Mapped[datetime | None]
 
     room: Mapped[Room] = relationship()
     accesses: Mapped[list[RecordingAccess]] = relationship(

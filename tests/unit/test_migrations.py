@@ -26,6 +26,8 @@ TABLES = {
     "resource_accesses",
     "recordings",
     "recording_accesses",
+    "recording_share_links",
+    "files",
 }
 PARTIAL_UNIQUE_INDEXES = {
     "users": {"uq_users_provisional_email"},
