@@ -11,7 +11,7 @@ LOCALE_DIR = meet_web/i18n/locale
 PO_FILES = $(wildcard $(LOCALE_DIR)/*/LC_MESSAGES/meet_web.po)
 MO_FILES = $(PO_FILES:.po=.mo)
 
-.PHONY: help install locales messages run test test-pg test-browser fuzz lint fmt migrate revision initdb clean bench soak
+.PHONY: help install locales messages run test test-pg test-browser fuzz lint fmt migrate revision initdb clean bench soak bench-download
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -43,6 +43,18 @@ static/vendor/.installed: node_modules/.installed
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/
 	cp node_modules/livekit-client/dist/livekit-client.umd.js static/vendor/
+	# Camera backgrounds: the processor's ES module with its two bare imports pointed at
+	# the page's livekit-client and at MediaPipe's bundle, which loads its wasm from here.
+	mkdir -p static/vendor/track-processors static/vendor/mediapipe/wasm
+	sed -e 's|^import { getLogger as clientGetLogger } from "livekit-client";|const clientGetLogger = (name) => window.LivekitClient.getLogger(name);|' \
+	    -e 's|from "@mediapipe/tasks-vision";|from "../mediapipe/vision_bundle.mjs";|' \
+	    -e '/sourceMappingURL/d' \
+	    node_modules/@livekit/track-processors/dist/index.mjs > static/vendor/track-processors/index.mjs
+	! grep -n '^import .* from "[^./]' static/vendor/track-processors/index.mjs
+	sed -e '/sourceMappingURL/d' node_modules/@mediapipe/tasks-vision/vision_bundle.mjs > static/vendor/mediapipe/vision_bundle.mjs
+	cp node_modules/@mediapipe/tasks-vision/wasm/vision_wasm_*internal.* static/vendor/mediapipe/wasm/
+	$(PYTHON) meet_web/files/segmentation_model.py \
+	    node_modules/@mediapipe/selfie_segmentation/selfie_segmentation.tflite static/vendor/mediapipe/selfie_segmenter.tflite
 	touch $@
 
 var/.secrets:
@@ -95,6 +107,9 @@ bench: install ## load benchmarks (see bench/README.md)
 
 soak: install ## 500 guests knocking for 60 s at two app processes, owners admitting (bench/README.md)
 	$(BIN)/python bench/soak.py
+
+bench-download: install ## a recording streamed through the app, whole and in ranges (bench/README.md)
+	$(BIN)/python bench/download.py
 
 clean: ## remove the virtualenv, npm packages, vendored assets and local data
 	rm -rf $(VENV) node_modules static/vendor var *.egg-info $(MO_FILES)

@@ -22,6 +22,10 @@ def main(global_config=None, **ini_settings):
             ".services.mail",
             ".services.lobby_alerts",  # uses the mailer and the services above
             ".recording",  # uses the LiveKit gateway, the mailer and the webhook router
+            ".telephony",  # uses the LiveKit gateway, the lobby and the webhook router
+            ".files",  # uses the recordings' S3 store
+            ".services.applications",  # the external API's client credentials and tokens
+            ".services.addons",  # the add-ons' session exchange
             ".resources",
             ".renderers",
             ".templating",

@@ -15,12 +15,18 @@ from typing import Any
 from .resources import (
     AccessContainer,
     AccessResource,
+    AddonSessions,
     ApiRoot,
     DiagnosticsSection,
+    FileContainer,
+    FileResource,
     RecordingContainer,
     RecordingResource,
     RoomContainer,
+    RoomkitSection,
     RoomResource,
+    ShareLinkContainer,
+    ShareLinkResource,
     UnregisteredRoom,
     UserContainer,
     UserResource,
@@ -32,7 +38,9 @@ API_PREFIX = "/api/v1.0"
 # Where each resource sits in the API tree; `{id}` is the traversal key.
 API_PATHS: dict[type, str] = {
     ApiRoot: "/",
+    AddonSessions: "/addons/sessions/",
     DiagnosticsSection: "/diagnostics/",
+    RoomkitSection: "/roomkit/",
     RoomContainer: "/rooms/",
     RoomResource: "/rooms/{id}/",
     UnregisteredRoom: "/rooms/{id}/",
@@ -42,12 +50,19 @@ API_PATHS: dict[type, str] = {
     UserResource: "/users/{id}/",
     RecordingContainer: "/recordings/",
     RecordingResource: "/recordings/{id}/",
+    FileContainer: "/files/",
+    FileResource: "/files/{id}/",
+    ShareLinkContainer: "/recordings/{id}/share-links/",
+    ShareLinkResource: "/recordings/{id}/share-links/{link_id}/",
 }
+# Path parameters after the first (`{id}`), each with its description.
+LATER_PATH_PARAMETERS = {"link_id": "The share link's id."}
 PATH_PARAMETER_DESCRIPTIONS = {
     "/rooms/{id}/": "The room's id (with or without dashes) or its slug.",
     "/resource-accesses/{id}/": "The access's id.",
     "/users/{id}/": "The user's id.",
     "/recordings/{id}/": "The recording's id.",
+    "/files/{id}/": "The file's id.",
 }
 
 ERROR_SCHEMA = {
@@ -100,6 +115,9 @@ class Operation:
     tag: str = ""
     # Non-empty: the view is left out of the document, for this reason.
     undocumented: str = ""
+    # Non-empty: a boolean setting; while it is off the view answers 404 (as the
+    # reference, whose feature flags unroute it) and is left out of the document.
+    enabled_by: str = ""
     # Browser steps (the OIDC login) answer their own errors with an HTML page.
     html_errors: bool = False
 
@@ -188,6 +206,8 @@ def build_document(registry) -> dict:
     for view in sorted(api_views(registry), key=lambda v: (v.path, v.method)):
         if view.operation is None or view.operation.undocumented:
             continue
+        if view.operation.enabled_by and not registry.settings[view.operation.enabled_by]:
+            continue
         item = paths.setdefault(view.path, {})
         operation = view.operation.document(view.method)
         operation["operationId"] = _operation_id(view)
@@ -204,6 +224,17 @@ def build_document(registry) -> dict:
                     "schema": {"type": "string", "minLength": 1},
                     "description": described,
                 }
+            ]
+            item["parameters"] += [
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1},
+                    "description": text,
+                }
+                for name, text in LATER_PATH_PARAMETERS.items()
+                if f"{{{name}}}" in view.path
             ]
         item[view.method.lower()] = operation
     return {
@@ -231,6 +262,8 @@ def build_document(registry) -> dict:
 
 def _operation_id(view: ApiView) -> str:
     words = view.path.removeprefix(API_PREFIX).replace("{id}", "by-id").strip("/")
+    for name in LATER_PATH_PARAMETERS:
+        words = words.replace(f"{{{name}}}", f"by-{name.replace('_', '-')}")
     return f"{view.method.lower()}-{words.replace('/', '-') or 'root'}"
 
 

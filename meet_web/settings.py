@@ -164,6 +164,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("recording.download_base_url", default=""),
     # Where the nginx front serves objects (media-auth checks X-Original-URL against it)
     Setting("recording.media_url", default="/media/"),
+    # Pages play and download from that front (true), or from the app, which streams
+    # the object itself at /recordings/<id>/media with Range support (false: no front)
+    Setting("recording.media_front", as_bool, default=False),
     Setting("recording.page_size", int, default=20),
     # Legacy: completion from the bucket's event notifications instead of egress_ended.
     Setting("recording.storage_event_enabled", as_bool, default=False),
@@ -172,11 +175,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("recording.storage_event_parser", default="minio"),  # or "s3"
     # The summary service calls back POST /recordings/external-process-hook/ with it.
     Setting("summary.webhook_api_token", default="", secret=True),
+    # The summary service (its v2 API), given transcripts and `options.transcribe`
+    # recordings once they are saved; POST <endpoint> with `Bearer <api_token>`.
+    Setting("summary.enabled", as_bool, default=False),
+    Setting("summary.endpoint", default=""),
+    Setting("summary.api_token", default="", secret=True),
+    Setting("summary.timeout", float, default=10.0),  # seconds; then the call has failed
+    Setting("summary.cloud_storage_signed_url_expiry_seconds", int, default=86400),
+    Setting("summary.auto_create_summary", as_bool, default=False),
     Setting("s3.endpoint_url", default=""),
     Setting("s3.bucket", default="meet-media-storage"),
     Setting("s3.access_key_id", default="", secret=True),
     Setting("s3.secret_access_key", default="", secret=True),
     Setting("s3.region", default="us-east-1"),
+    # Users' background images, in the s3.* bucket (files/ and tmp/files/); off by default.
+    Setting("files.enabled", as_bool, default=False),
+    Setting("files.max_per_user", int, default=10),  # per file type
+    Setting("files.max_size", int, default=5 * 1024 * 1024),  # bytes
+    Setting("files.allowed_extensions", as_list, default=[".png", ".jpg", ".jpeg", ".webp"]),
+    # meet-web-purge-deleted-files removes soft-deleted files after this many days.
+    Setting("files.purge_grace_days", int, default=7),
+    # The segmentation model behind camera blur and background images (MediaPipe's
+    # selfie_segmenter.tflite); empty: /static/vendor/mediapipe/selfie_segmenter.tflite.
+    Setting("backgrounds.model_url", default=""),
     Setting("telephony.enabled", as_bool, default=False),
     Setting("telephony.phone_number", default=""),
     Setting("telephony.default_country", default="US"),
@@ -184,6 +205,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("telephony.pin_max_retries", int, default=5),
     Setting("roomkit.enabled", as_bool, default=False),
     Setting("roomkit.api_token", default="", secret=True),
+    # POST /roomkit/join/ calls per client address and minute (the reference's 300/minute).
+    Setting("roomkit.rate_limit", int, default=300),
     Setting("invitations.max_recipients", int, default=50),
     Setting("subtitles.enabled", as_bool, default=False),
     Setting("subtitles.agent_name", default="multi-user-transcriber"),
@@ -192,6 +215,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("applications.enabled", as_bool, default=False),
     Setting("applications.jwt_secret_key", default="", secret=True),
     Setting("applications.allow_user_creation", as_bool, default=False),
+    # The delegated tokens of POST /external-api/v1.0/application/token/ (HS256).
+    Setting("applications.jwt_issuer", default="lasuite-meet"),
+    Setting("applications.jwt_audience", default=""),  # empty: no `aud` claim
+    Setting("applications.jwt_expiration_seconds", int, default=3600),
+    # Empty: external API rooms carry no `url`; else `<base_url>/<slug>`.
+    Setting("applications.base_url", default=""),
+    Setting("external_api.default_access_level", default="trusted"),
+    Setting("external_api.allow_public_access", as_bool, default=False),
+    # The calendar add-in's session exchange (/api/v1.0/addons/sessions/...).
+    Setting("addons.enabled", as_bool, default=False),
+    Setting("addons.token_secret_key", default="", secret=True),
+    Setting("addons.csrf_secret", default="", secret=True),
+    Setting("addons.session_ttl", int, default=3600),
+    Setting("addons.transit_token_ttl", int, default=120),
+    Setting("addons.token_ttl", int, default=7200),
     Setting("users.allow_listing", as_bool, default=False),
     Setting("frontend.configuration", as_json_object, default={}),
     Setting("testing.shared_connection", as_bool, default=False),
@@ -300,6 +338,15 @@ def _check_values(settings: Mapping[str, Any], failed: set[str]) -> list[str]:
         problems.append("invitations.max_recipients must be at least 1")
     if ok("telephony.pin_length") and settings["telephony.pin_length"] < 4:
         problems.append("telephony.pin_length must be at least 4")
+    problems.extend(_check_external_api(settings, ok))
+    if (
+        ok("summary.enabled", "summary.endpoint", "summary.api_token")
+        and settings["summary.enabled"]
+        and not (settings["summary.endpoint"] and settings["summary.api_token"])
+    ):
+        problems.append("summary.endpoint and summary.api_token are required with summary.enabled")
+    if ok("summary.timeout") and settings["summary.timeout"] <= 0:
+        problems.append("summary.timeout must be more than 0 seconds")
     if (
         ok("cache.backend", "cache.arguments.url")
         and settings["cache.backend"] == "dogpile.cache.redis"
@@ -309,6 +356,35 @@ def _check_values(settings: Mapping[str, Any], failed: set[str]) -> list[str]:
             "cache.arguments.url is required with the redis cache backend"
             " (ini key, or MEET_CACHE_ARGUMENTS_URL)"
         )
+    return problems
+
+
+def _check_external_api(settings: Mapping[str, Any], ok: Callable[..., bool]) -> list[str]:
+    """The external API's and the add-ons' secrets, when they are on; their lifetimes."""
+    problems = []
+    level = "external_api.default_access_level"
+    if ok(level) and settings[level] not in ("public", "trusted", "restricted"):
+        problems.append(f"{level} must be public, trusted or restricted")
+    wanted = []
+    if ok("applications.enabled") and settings["applications.enabled"]:
+        wanted.append("applications.jwt_secret_key")
+    if ok("addons.enabled") and settings["addons.enabled"]:
+        wanted += ["addons.token_secret_key", "addons.csrf_secret"]
+    for name in wanted:
+        if ok(name) and len(settings[name].encode()) < 32:
+            problems.append(f"{name} must be at least 32 bytes when its feature is on")
+    keys = ("applications.jwt_secret_key", "addons.token_secret_key")
+    if len(wanted) == 3 and ok(*keys) and settings[keys[0]] == settings[keys[1]]:
+        # One key for both would let an add-on token pass for an application's.
+        problems.append("addons.token_secret_key must differ from applications.jwt_secret_key")
+    for name in (
+        "applications.jwt_expiration_seconds",
+        "addons.session_ttl",
+        "addons.transit_token_ttl",
+        "addons.token_ttl",
+    ):
+        if ok(name) and settings[name] < 1:
+            problems.append(f"{name} must be at least 1 second")
     return problems
 
 

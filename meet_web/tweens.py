@@ -116,6 +116,23 @@ def livekit_origins(url: str, force_wss: bool) -> list[str]:
     return [*origins, f"wss://{netloc}"] if force_wss else origins
 
 
+def file_store_origins(settings) -> list[str]:
+    """Where the account page's browser PUTs a background image (the presigned URL of the
+    bucket), while files are on."""
+    if not settings["files.enabled"]:
+        return []
+    if settings["s3.endpoint_url"]:
+        scheme, netloc = _origin(settings["s3.endpoint_url"])
+        return [f"{scheme}://{netloc}"]
+    return ["https://s3.amazonaws.com", f"https://s3.{settings['s3.region']}.amazonaws.com"]
+
+
+def other_origins(url: str) -> list[str]:
+    """The origin of an absolute URL (the segmentation model's), for connect-src."""
+    scheme, netloc = _origin(url)
+    return [f"{scheme}://{netloc}"] if scheme in ("http", "https") and netloc else []
+
+
 def content_security_policy(settings) -> str:
     """The pages' policy: our own scripts, styles and API, the LiveKit server, and the
     identity provider as a form target (redirects after a form post count)."""
@@ -126,11 +143,19 @@ def content_security_policy(settings) -> str:
     scheme, netloc = _origin(settings["oidc.issuer"])
     directives = {
         "default-src": ["'self'"],
-        "script-src": ["'self'"],
+        # MediaPipe compiles its WebAssembly for camera backgrounds (no eval of scripts).
+        "script-src": ["'self'", "'wasm-unsafe-eval'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:", "blob:"],
         "media-src": ["'self'", "blob:"],
-        "connect-src": ["'self'", *livekit],
+        "connect-src": [
+            "'self'",
+            *livekit,
+            *file_store_origins(settings),
+            *other_origins(settings["backgrounds.model_url"]),
+        ],
+        # The background processor's frame timer runs in a worker it makes from a blob.
+        "worker-src": ["'self'", "blob:"],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'", f"{scheme}://{netloc}"],

@@ -444,3 +444,160 @@ def make_recording(dbsession, room: Room, accesses: dict, **fields) -> Recording
     dbsession.add(recording)
     dbsession.flush()
     return recording
+
+
+def files_settings(s3_server, overrides: dict | None = None) -> dict:
+    """Background images on, their objects on the S3 server (the recordings' bucket)."""
+    return {
+        "files.enabled": "true",
+        "s3.endpoint_url": s3_server.endpoint_url,
+        "s3.bucket": RECORDINGS_BUCKET,
+        "s3.access_key_id": "testing",
+        "s3.secret_access_key": "testing",
+        **(overrides or {}),
+    }
+
+
+@pytest.fixture
+def files_app(testapp_with, s3):
+    """An app that keeps users' files (`files_app({"files.max_size": "100"})` for one
+    with more changes), with an empty bucket."""
+    s3.create_bucket(RECORDINGS_BUCKET)
+
+    def make(overrides: dict | None = None) -> MeetTestApp:
+        return testapp_with(files_settings(s3, overrides))
+
+    return make
+
+
+def make_png(width: int = 4, height: int = 4, rgb: tuple[int, int, int] = (40, 120, 200)) -> bytes:
+    """A real PNG image of one colour (browsers decode it)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + bytes(rgb) * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+ROOMKIT_TOKEN = "roomkit-server-token-0123456789-abcdef"
+TELEPHONY_NUMBER = "+33 1 23 45 67 89"
+
+
+def telephony_settings(**overrides) -> dict:
+    """Telephony and roomkit on: a French dial-in number, 10-digit PINs, a roomkit token."""
+    return {
+        "telephony.enabled": "true",
+        "telephony.phone_number": TELEPHONY_NUMBER,
+        "telephony.default_country": "FR",
+        "roomkit.enabled": "true",
+        "roomkit.api_token": ROOMKIT_TOKEN,
+        **overrides,
+    }
+
+
+@pytest.fixture
+def telephony_app(testapp_with, livekit):
+    """An app with telephony and roomkit on (`telephony_app(**settings)` for one with more
+    changes), on an empty LiveKit fake."""
+
+    def make(**overrides) -> MeetTestApp:
+        return testapp_with(telephony_settings(**overrides))
+
+    return make
+
+
+# -- the external API and the add-ons ---------------------------------------------------
+
+APPLICATION_JWT_KEY = "test-application-jwt-key-0123456789-abcdefgh"
+ADDONS_TOKEN_KEY = "test-addons-token-key-0123456789-abcdefghijk"
+EXTERNAL_API_SETTINGS = {
+    "external_api.enabled": "true",
+    "applications.enabled": "true",
+    "applications.jwt_secret_key": APPLICATION_JWT_KEY,
+    "addons.enabled": "true",
+    "addons.token_secret_key": ADDONS_TOKEN_KEY,
+    "addons.csrf_secret": "test-addons-csrf-secret-0123456789-abcdefgh",
+}
+CLIENT_SECRET = "calendar-plugin-client-secret-0123456789"
+ALL_SCOPES = ("rooms:create", "rooms:list", "rooms:retrieve", "rooms:update", "rooms:delete")
+_CLIENT_SECRET_HASH: list[str] = []  # PBKDF2 is slow on purpose: hashed once a session
+
+
+def make_application(dbsession, name: str = "Calendar", *, scopes=ALL_SCOPES, domains=(), **fields):
+    """An application of the external API whose secret is CLIENT_SECRET, flushed."""
+    from meet_web.models import Application, ApplicationDomain
+    from meet_web.models.application import hash_secret
+
+    if not _CLIENT_SECRET_HASH:
+        _CLIENT_SECRET_HASH.append(hash_secret(CLIENT_SECRET))
+    application = Application(
+        name=name,
+        client_secret=_CLIENT_SECRET_HASH[0],
+        scopes=list(scopes),
+        allowed_domains=[ApplicationDomain(domain=d) for d in domains],
+        **fields,
+    )
+    dbsession.add(application)
+    dbsession.flush()
+    return application
+
+
+class ExternalApiTestApp(MeetTestApp):
+    """A test app whose answers under /external-api/v1.0/ must match that API's own
+    OpenAPI document, as the JSON API's answers must match theirs."""
+
+    def do_request(self, req, status=None, expect_errors=None):
+        from meet_web.views.external_api.openapi import PREFIX, document
+        from tests.openapi_checks import Conformance
+
+        res = super().do_request(req, status=status, expect_errors=expect_errors)
+        if req.path.startswith(PREFIX + "/"):
+            registry = self.app.registry
+            checker = registry.get("tests.external_conformance")
+            if checker is None:
+                checker = registry["tests.external_conformance"] = Conformance(document(registry))
+            checker.check(req.method, req.path, res)
+        return res
+
+
+@pytest.fixture
+def external_api(testapp_with):
+    """An app serving the external API and the add-ons (`external_api(**settings)` for
+    one with more changes), on this test's connection."""
+
+    def make(**overrides) -> ExternalApiTestApp:
+        client = testapp_with({**EXTERNAL_API_SETTINGS, **overrides})
+        return ExternalApiTestApp(
+            client.app, extra_environ=client.extra_environ, oidc_provider=client.oidc_provider
+        )
+
+    return make
+
+
+def fetch_token(client, email: str, *, client_id: str, status: int = 200) -> str | None:
+    """The access token the token endpoint gives this application for `email`."""
+    res = client.post_json(
+        "/external-api/v1.0/application/token/",
+        {
+            "client_id": client_id,
+            "client_secret": CLIENT_SECRET,
+            "grant_type": "client_credentials",
+            "scope": email,
+        },
+        status=status,
+    )
+    return res.json.get("access_token")
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}

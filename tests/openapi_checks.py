@@ -28,7 +28,7 @@ class Conformance:
         self.templated: list[tuple[re.Pattern, dict]] = []
         for path, item in doc["paths"].items():
             if "{" in path:
-                pattern = re.escape(path).replace(re.escape("{id}"), "[^/]+")
+                pattern = re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(path))
                 self.templated.append((re.compile(f"^{pattern}$"), item))
             else:
                 self.literal[path] = item

@@ -120,3 +120,43 @@ EDGE = (
     N_("The request body is larger than this site accepts."),
     N_("The form cannot be read: its multipart boundary is missing or invalid."),
 )
+
+# Recordings: their pages, the app's streaming, share links and the completion mail
+# (views/pages/recordings.py, recording/streaming.py, recording/share_links.py,
+# views/pages/share_links.py, recording/summary.py).
+RECORDINGS = (
+    N_("The recording is not ready."),
+    N_("The recording has expired."),
+    N_("Only a recording that has ended can be deleted."),
+    N_("The recording has been deleted."),
+    N_("Must be a positive integer."),
+    N_("Invalid page."),
+    N_("The recording store cannot be reached; try again in a few seconds."),
+    N_("The recording store refused to give the recording."),
+    N_("The recording's file is missing from the store."),
+    N_("The requested range is not within the recording."),
+    N_("Range Not Satisfiable"),
+    N_("This link does not work"),
+    N_(
+        "Check that you have the whole address, or ask the person who shared the recording "
+        "for a new link."
+    ),
+    N_("This link was revoked"),
+    N_(
+        "The person who shared this recording has withdrawn the link. Ask them for a new "
+        "one if you still need it."
+    ),
+    N_("This link has expired"),
+    N_("Ask the person who shared this recording for a new link if you still need it."),
+    N_("This recording is no longer available"),
+    N_("The recording has expired: it can no longer be played or downloaded."),
+    N_("The share link was revoked: it no longer works."),
+    N_("Only a saved recording can be shared."),
+    N_("A valid integer is required."),
+    N_("Ensure this value is greater than or equal to 1."),
+    N_('Meeting "%(room)s" on %(date)s at %(time)s'),
+    N_("Transcription"),
+)
+
+# Camera backgrounds on the account page (views/pages/backgrounds.py).
+BACKGROUNDS = (N_("Background image deleted."),)

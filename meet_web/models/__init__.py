@@ -2,6 +2,7 @@
 
 from .access import LastOwnerError, ResourceAccess
 from .application import Application, ApplicationDomain
+from .audit import AuditEvent
 from .enums import (
     AccessLevel,
     ApplicationScope,
@@ -12,6 +13,7 @@ from .enums import (
     UploadState,
 )
 from .file import File
+from .meeting import Meeting, MeetingParticipant, UsageDay
 from .recording import Recording, RecordingAccess
 from .room import Room, SlugError, slug_for_name, slugify
 from .share_link import RecordingShareLink
@@ -22,9 +24,12 @@ __all__ = [
     "Application",
     "ApplicationDomain",
     "ApplicationScope",
+    "AuditEvent",
     "File",
     "FileType",
     "LastOwnerError",
+    "Meeting",
+    "MeetingParticipant",
     "Recording",
     "RecordingAccess",
     "RecordingMode",
@@ -35,6 +40,7 @@ __all__ = [
     "Room",
     "SlugError",
     "UploadState",
+    "UsageDay",
     "User",
     "slug_for_name",
     "slugify",

@@ -11,10 +11,14 @@ from .enums import RecordingMode, RecordingStatus, Role, db_enum
 from .room import Room
 from .user import User
 
+# What may be deleted. notification_succeeded too, unlike the reference: it differs
+# from saved only in that the owners' mail went out, and they must be able to delete
+# the recording that mail told them about.
 FINAL_STATUSES = frozenset(
     {
         RecordingStatus.STOPPED,
         RecordingStatus.SAVED,
+        RecordingStatus.NOTIFICATION_SUCCEEDED,
         RecordingStatus.ABORTED,
         RecordingStatus.EXTERNAL_PROCESS_SUCCESSFUL,
         RecordingStatus.EXTERNAL_PROCESS_FAILED,
@@ -51,6 +55,8 @@ class Recording(BaseModel):
     # When the owners were told the recording is ready (mail sent to all of them);
     # None while a mail is still owed, whatever the status says.
     notified_at: Mapped[datetime | None]
+    # Length of the media, from the egress's file result; None until it is known.
+    duration_seconds: Mapped[int | None]
 
     room: Mapped[Room] = relationship()
     accesses: Mapped[list[RecordingAccess]] = relationship(

@@ -136,11 +136,9 @@ class Room(BaseModel):
             query = query.where(cls.id != other_than)
         return session.scalar(query) is not None
 
-    @classmethod
-    def new_pin(cls, session: Session, length: int, retries: int) -> str | None:
-        """A random unused PIN of `length` digits, or None after `retries` collisions."""
-        for _ in range(retries):
-            pin = str(secrets.randbelow(10**length)).zfill(length)
-            if session.scalar(select(cls.id).where(cls.pin_code == pin)) is None:
-                return pin
-        return None
+    @staticmethod
+    def random_pin(length: int) -> str:
+        """`length` random digits (zero-padded). Whether another room holds it already
+        is the unique index's to say, when the room is written: a check first would
+        race with a concurrent creation (see telephony/pins.py)."""
+        return str(secrets.randbelow(10**length)).zfill(length)

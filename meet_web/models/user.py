@@ -68,3 +68,13 @@ Index(
     sqlite_where=User.sub.is_(None),
     postgresql_where=User.sub.is_(None),
 )
+
+# The user search's trigram indexes (PostgreSQL's pg_trgm, migration c3f1a9e2b7d4);
+# SQLite has none: its search is a prefix match.
+for _name, _column in (("email", User.email), ("full_name", User.full_name)):
+    Index(
+        f"ix_users_{_name}_trgm",
+        func.lower(_column).label(f"{_name}_lower"),
+        postgresql_using="gin",
+        postgresql_ops={f"{_name}_lower": "gin_trgm_ops"},
+    )

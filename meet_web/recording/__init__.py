@@ -4,6 +4,8 @@ config.py         the settings, read once
 workers.py        RecordingWorker and LiveKit's egress workers (one class per mode)
 lifecycle.py      start / stop, the egress webhooks, completion
 notifications.py  the "your recording is ready" mail
+summary.py        the summary service, given transcripts once saved (off by default)
+maintenance.py    expired recordings and stray objects removed (meet-web-clean-recordings)
 storage.py        the S3 object store (delete, signed GET headers for media-auth)
 storage_events.py the legacy bucket-notification parsers (off by default)
 """
@@ -18,6 +20,7 @@ from .config import RecordingConfig
 from .lifecycle import Recordings
 from .notifications import CompletionMail
 from .storage import RecordingStorage
+from .summary import SummaryConfig, SummaryService
 from .workers import make_workers
 
 __all__ = ["RecordingConfig", "RecordingStorage", "Recordings"]
@@ -29,12 +32,18 @@ def includeme(config):
     recording_config = RecordingConfig.from_settings(settings)
     gateway = services[LiveKitGateway]
     workers = make_workers(settings["recording.worker_classes"], gateway, recording_config)
+    storage = RecordingStorage(recording_config.s3)
+    summary = SummaryService(SummaryConfig.from_settings(settings), recording_config, storage)
     recordings = Recordings(
-        recording_config, workers, gateway, CompletionMail(services[Mailer], recording_config)
+        recording_config,
+        workers,
+        gateway,
+        CompletionMail(services[Mailer], recording_config),
+        summary,
     )
     register(config, recording_config, RecordingConfig)
     register(config, recordings, Recordings)
-    register(config, RecordingStorage(recording_config.s3), RecordingStorage)
+    register(config, storage, RecordingStorage)
     router = services[WebhookRouter]
     router.register("egress_updated", recordings.on_egress_updated)
     router.register("egress_ended", recordings.on_egress_ended)

@@ -3,6 +3,10 @@
     initiated -> active -> stopped | aborted | failed_to_stop
     initiated -> failed_to_start
     active | stopped -> saved -> notification_succeeded
+    saved | notification_succeeded -> external_process_successful | external_process_failed
+
+Once saved (after commit) its owners are mailed and, when that applies, the summary
+service is handed the recording; `notification_succeeded` says both went well.
 
 Start commits the `initiated` row before the worker is called, so a second start in the
 same room meets the partial unique index (409) at once, and webhooks that arrive before
@@ -18,6 +22,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from livekit import api
 from sqlalchemy import select
@@ -32,6 +37,7 @@ from ..services.lobby_alerts import mail_base_url
 from ..services.webhooks import WebhookHandlerError
 from .config import RecordingConfig
 from .notifications import CompletionMail
+from .summary import SummaryService, Times
 from .workers import RecordingWorker, WorkerError
 
 log = logging.getLogger(__name__)
@@ -84,6 +90,27 @@ def recording_id_of(info: api.EgressInfo) -> uuid.UUID | None:
     return None
 
 
+def egress_times(info: api.EgressInfo | None) -> Times:
+    """When the egress's file started and ended (nanoseconds in LiveKit's reports)."""
+    if info is None:
+        return Times()
+    result = info.file_results[0] if info.file_results else None
+    started = (result.started_at if result else 0) or info.started_at
+    ended = (result.ended_at if result else 0) or info.ended_at
+
+    def moment(nanoseconds: int) -> datetime | None:
+        return datetime.fromtimestamp(nanoseconds / 1e9, UTC) if nanoseconds > 0 else None
+
+    start, end = moment(started), moment(ended)
+    if result is not None and result.duration > 0:
+        duration = round(result.duration / 1e9)
+    elif start and end and end >= start:
+        duration = round((end - start).total_seconds())
+    else:
+        duration = None
+    return Times(started_at=start, ended_at=end, duration_seconds=duration)
+
+
 def sessions_like(request) -> Callable[[], Session]:
     """Sessions of their own, on the request's database (the test's connection in
     shared-connection mode), for work after the request's transaction."""
@@ -100,8 +127,10 @@ class Recordings:
         workers: dict[RecordingMode, RecordingWorker],
         gateway: LiveKitGateway,
         mail: CompletionMail,
+        summary: SummaryService,
     ):
-        self.config, self.workers, self.gateway, self.mail = config, workers, gateway, mail
+        self.config, self.workers, self.gateway = config, workers, gateway
+        self.mail, self.summary = mail, summary
 
     @property
     def modes(self) -> list[str]:
@@ -185,7 +214,7 @@ class Recordings:
             self._stop_stray(recording, info.egress_id)
             return
         state = METADATA_STATUS.get(info.status)
-        if state is not None:
+        if state is not None and self._shown_in_room(request.dbsession, recording):
             self._set_metadata(info.room_name, {"recording_status": state})
 
     def on_egress_ended(self, event: api.WebhookEvent, request) -> None:
@@ -193,10 +222,11 @@ class Recordings:
         recording = self._find(request.dbsession, info)
         if recording is None:
             return
-        try:
-            self.gateway.drop_room_metadata(info.room_name, METADATA_KEYS)
-        except LiveKitError as exc:
-            log.info("room %s recording metadata not cleared: %s", info.room_name, exc.message)
+        if self._shown_in_room(request.dbsession, recording):
+            try:
+                self.gateway.drop_room_metadata(info.room_name, METADATA_KEYS)
+            except LiveKitError as exc:
+                log.info("room %s recording metadata not cleared: %s", info.room_name, exc.message)
         if recording.status == RecordingStatus.INITIATED:
             # It ended before start wrote the worker's answer: it did run.
             recording.status = RecordingStatus.ACTIVE
@@ -214,7 +244,7 @@ class Recordings:
             return  # the bucket's notification completes it (storage_events.py)
         if info.status in (api.EGRESS_COMPLETE, api.EGRESS_LIMIT_REACHED):
             if recording.status in SAVABLE:
-                self.complete(request, recording)
+                self.complete(request, recording, egress_times(info))
             else:
                 log.warning("recording %s is %s: not saved again", recording.id, recording.status)
         elif info.status in (api.EGRESS_FAILED, api.EGRESS_ABORTED):
@@ -229,12 +259,49 @@ class Recordings:
 
     # completion -----------------------------------------------------------------------
 
-    def complete(self, request, recording: Recording) -> None:
-        """Saved now; the owners are mailed once this transaction has committed."""
+    def complete(self, request, recording: Recording, times: Times | None = None) -> None:
+        """Saved now; the owners are told once this transaction has committed."""
         recording.status = RecordingStatus.SAVED
+        if times is not None and times.duration_seconds is not None:
+            recording.duration_seconds = times.duration_seconds
         after_commit(
-            request, self.mail.send, sessions_like(request), recording.id, self.link_base(request)
+            request,
+            self.notify,
+            sessions_like(request),
+            recording.id,
+            self.link_base(request),
+            times or Times(),
         )
+
+    def notify(
+        self, sessions: Callable[[], Session], recording_id, link_base, times: Times
+    ) -> bool:
+        """Mail the owners, then hand the recording to the summary service when that
+        applies (the mail goes first: a slow service must not delay it)."""
+        self.mail.send(sessions, recording_id, link_base)
+        self.summary.submit(sessions, recording_id, link_base, times)
+        return self.settle(sessions, recording_id)
+
+    def resend(self, sessions: Callable[[], Session], recording_id, link_base) -> bool:
+        """Mail the owners again (a mail had failed); True when they have been told."""
+        if not self.mail.send(sessions, recording_id, link_base):
+            return False
+        self.settle(sessions, recording_id)
+        return True
+
+    def settle(self, sessions: Callable[[], Session], recording_id) -> bool:
+        """`saved` -> `notification_succeeded` once the owners were mailed and nothing is
+        owed to the summary service; True when the recording is there (or beyond)."""
+        with sessions() as session:
+            recording = self._locked(session, recording_id)
+            if recording is None or recording.notified_at is None:
+                return False
+            if not self.summary.is_satisfied(recording):
+                return False
+            if recording.status == RecordingStatus.SAVED:
+                recording.status = RecordingStatus.NOTIFICATION_SUCCEEDED
+                session.commit()
+            return True
 
     def on_stored_object(self, request, recording_id: uuid.UUID) -> None:
         """The legacy path: the bucket says the recording's object was written."""
@@ -275,6 +342,22 @@ class Recordings:
             # or its room was deleted since. Retrying would not change that.
             log.warning("egress %s matches no recording; ignored", info.egress_id)
         return recording
+
+    def _shown_in_room(self, session: Session, recording: Recording) -> bool:
+        """Whether the room's metadata is this recording's to change: no other recording
+        of the room is under way. The late news of an egress whose start or stop had
+        given up (a slow LiveKit frees the room) must not change what the room shows of
+        the recording made since."""
+        other = session.scalars(
+            select(Recording.id)
+            .where(
+                Recording.room_id == recording.room_id,
+                Recording.id != recording.id,
+                Recording.status.in_(RUNNING),
+            )
+            .limit(1)
+        ).first()
+        return other is None
 
     def _set_metadata(self, room: str, changes: dict) -> None:
         try:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from ..security.permissions import SITE_GRANTS
 from .accesses import AccessContainer
+from .files import FileContainer
 from .recordings import RecordingContainer
 from .rooms import RoomContainer
 from .users import UserContainer
@@ -17,8 +18,48 @@ class DiagnosticsSection:
         self.request = parent.request
 
 
+class RoomkitSection:
+    """/api/v1.0/roomkit/: a room system's server (bearer token) readies a room for
+    its call."""
+
+    __acl__ = SITE_GRANTS
+
+    def __init__(self, parent, name: str):
+        self.__parent__, self.__name__ = parent, name
+        self.request = parent.request
+
+
+class AddonSessions:
+    """/api/v1.0/addons/sessions/: its views are the add-in's session exchange
+    (init, poll, exchange)."""
+
+    __acl__ = SITE_GRANTS
+
+    def __init__(self, parent, name: str):
+        self.__parent__, self.__name__ = parent, name
+        self.request = parent.request
+
+
+class AddonsSection:
+    """/api/v1.0/addons/: what calendar add-ins use."""
+
+    __acl__ = SITE_GRANTS
+
+    def __init__(self, parent, name: str):
+        self.__parent__, self.__name__ = parent, name
+        self.request = parent.request
+
+    def __getitem__(self, key: str) -> AddonSessions:
+        if key != "sessions":
+            raise KeyError(key)
+        return AddonSessions(self, key)
+
+
 _CHILDREN = {
+    "addons": AddonsSection,
     "diagnostics": DiagnosticsSection,
+    "roomkit": RoomkitSection,
+    "files": FileContainer,
     "recordings": RecordingContainer,
     "rooms": RoomContainer,
     "resource-accesses": AccessContainer,

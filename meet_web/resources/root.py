@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from ..models.room import RESERVED_SLUGS
 from ..security.permissions import SITE_GRANTS
+from .recordings import RecordingContainer
 from .rooms import RoomContainer, room_at
 
 
@@ -18,6 +19,8 @@ class SiteRoot:
     def __getitem__(self, key: str):
         if key == "rooms":
             return RoomContainer(self, key)
+        if key == "recordings":
+            return RecordingContainer(self, key)
         if key in RESERVED_SLUGS:
             raise KeyError(key)
         room = room_at(self, key)

@@ -1,7 +1,11 @@
 """`meet-web-resend-notifications <ini>`: mail again the owners of recordings whose
-completion mail failed (those left `saved`); run it from cron, or by hand once the
-relay is back. Each recording whose every mail is accepted becomes
-`notification_succeeded`; the others stay `saved` for the next run.
+completion mail failed; run it from cron, or by hand once the relay is back.
+
+A mail is owed by every saved recording (`saved`, `notification_succeeded` or either
+`external_process_*` status) whose `notified_at` is unset, whatever its status says:
+the summary service's callback may have moved it on meanwhile. Each recording whose
+every mail is accepted gets `notified_at` (and leaves `saved` when nothing else is
+owed); the others are tried again on the next run.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Recording, RecordingStatus
+from ..models import Recording
+from ..models.recording import SAVED_STATUSES
 from ..recording import Recordings
 from . import ScriptError, application_env, fail
 
@@ -23,16 +28,14 @@ PROG = "meet-web-resend-notifications"
 def resend_saved(
     sessions: Callable[[], Session], recordings: Recordings, link_base: str | None
 ) -> tuple[int, int]:
-    """(mailed, still failing) over every `saved` recording, oldest first."""
+    """(mailed, still failing) over every recording owing a mail, oldest first."""
     with sessions() as session:
         pending = session.scalars(
             select(Recording.id)
-            .where(Recording.status == RecordingStatus.SAVED)
+            .where(Recording.status.in_(SAVED_STATUSES), Recording.notified_at.is_(None))
             .order_by(Recording.created_at)
         ).all()
-    mailed = sum(
-        recordings.mail.send(sessions, recording_id, link_base) for recording_id in pending
-    )
+    mailed = sum(recordings.resend(sessions, recording_id, link_base) for recording_id in pending)
     return mailed, len(pending) - mailed
 
 

@@ -8,6 +8,7 @@ from pyramid.request import RequestLocalCache
 
 from ..models import User
 from ..services.accounts import Account, Accounts, revoked_key
+from ..services.applications import DelegatedTokens, Unauthenticated
 from ..services.ephemeral import EphemeralStore
 from ..services.livekit import InvalidToken, LiveKitGateway
 from .identity import Identity
@@ -17,13 +18,17 @@ SESSION_ID_KEY = "sid"
 
 
 class MeetSecurityPolicy:
-    """Identity from the signed session cookie (OIDC login); permits through ACLs."""
+    """Identity from the signed session cookie (OIDC login), or on the external API's
+    route from a delegated bearer token only; permits through ACLs."""
 
     def __init__(self):
         self._cache = RequestLocalCache(self._load_identity)
         self._acl = ACLHelper()
 
     def _load_identity(self, request) -> Identity | None:
+        route = request.matched_route
+        if route is not None and route.name == EXTERNAL_API_ROUTE:
+            return bearer_identity(request)  # never the session: no cookies, no CSRF
         user = request.account
         claims = livekit_claims(request)
         if user is None and claims is None:
@@ -72,6 +77,31 @@ class MeetSecurityPolicy:
             )
         request.session.invalidate()
         return []
+
+
+EXTERNAL_API_ROUTE = "external_api"
+# Why a bearer token of the external API was refused, for the 401 (request.environ).
+BEARER_REFUSAL = "meet_web.bearer_refusal"
+
+
+def bearer_identity(request) -> Identity | None:
+    """The external API's caller: the user a delegated token acts for, with its scopes."""
+    tokens = request.service(DelegatedTokens)
+    try:
+        delegation = tokens.authenticate(
+            request.dbsession, request.headers.get("Authorization", "")
+        )
+    except Unauthenticated as exc:
+        request.environ[BEARER_REFUSAL] = exc.message
+        return None
+    if delegation is None:
+        return None
+    return Identity(
+        user_id=delegation.user_id,
+        source="bearer",
+        client_id=delegation.client_id,
+        scopes=delegation.scopes,
+    )
 
 
 # API views that accept a LiveKit token as the caller's credential, as the reference does.

@@ -468,3 +468,41 @@ class LiveKitGateway:
     def stop_egress(self, egress_id: str) -> api.EgressInfo:
         request = api.StopEgressRequest(egress_id=egress_id)
         return self._call("stop recording", lambda lk: lk.egress.stop_egress(request))
+
+    # telephony (SIP dispatch rules, phone callers) -------------------------------------
+
+    def list_dispatch_rules(self) -> list[api.SIPDispatchRuleInfo]:
+        """Every SIP dispatch rule: LiveKit filters them by id or trunk, never by name."""
+        request = api.ListSIPDispatchRuleRequest()
+        response = self._call("list dispatch rules", lambda lk: lk.sip.list_dispatch_rule(request))
+        return list(response.items)
+
+    def create_dispatch_rule(self, rule: api.SIPDispatchRuleInfo) -> api.SIPDispatchRuleInfo | None:
+        """The created rule; None when LiveKit refuses it as conflicting with an existing
+        one (`already_exists`: the same PIN on the same trunks, e.g. a concurrent creation)."""
+        request = api.CreateSIPDispatchRuleRequest(dispatch_rule=rule)
+
+        async def create(lk: api.LiveKitAPI):
+            try:
+                return await lk.sip.create_dispatch_rule(request)
+            except api.ServerError as exc:
+                if exc.code == "already_exists":
+                    return None
+                raise
+
+        return self._call("create dispatch rule", create)
+
+    def delete_dispatch_rule(self, rule_id: str) -> None:
+        request = api.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=rule_id)
+        self._call("delete dispatch rule", lambda lk: lk.sip.delete_dispatch_rule(request))
+
+    def create_room(self, room: str) -> None:
+        """Make sure the LiveKit room exists (LiveKit answers an existing room as is)."""
+        request = api.CreateRoomRequest(name=room)
+        self._call("create room", lambda lk: lk.room.create_room(request))
+
+    def move_participant(self, room: str, identity: str, destination: str) -> None:
+        request = api.MoveParticipantRequest(
+            room=room, identity=identity, destination_room=destination
+        )
+        self._call("move participant", lambda lk: lk.room.move_participant(request))

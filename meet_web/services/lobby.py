@@ -16,6 +16,11 @@ The LiveKit call itself runs where the caller says (after the commit, for reques
 A participant leaves the lobby by withdrawing (their entry goes, waiting or decided,
 and they may knock again at once); a denied one asks again by having the denial
 forgotten. Neither is a removal, which bars knocks for `removed_timeout`.
+
+A participant who cannot poll (a phone caller, on the line in a holding room) is
+`hold`-ed: their waiting entry lives as long as the caller says, under the same limits
+as a knock, in the same list. Whoever must act on a decision (move the caller into the
+meeting) registers with `on_decision`.
 """
 
 from __future__ import annotations
@@ -156,6 +161,12 @@ def _unannounced_key(room_id) -> str:
 class Lobby:
     def __init__(self, store: EphemeralStore, livekit: LiveKitGateway, config: LobbyConfig):
         self.store, self.livekit, self.config = store, livekit, config
+        self._decision_hooks: list[Callable[[Any, LobbyEntry], None]] = []
+
+    def on_decision(self, hook: Callable[[Any, LobbyEntry], None]) -> None:
+        """Have `hook(room_id, entry)` called after each decision is stored; it may
+        raise ParticipantNotFound (then so does `decide`)."""
+        self._decision_hooks.append(hook)
 
     def _ttl(self, status: LobbyStatus) -> int:
         return {
@@ -164,13 +175,13 @@ class Lobby:
             LobbyStatus.DENIED: self.config.denied_timeout,
         }[status]
 
-    def _save(self, room_id, entry: LobbyEntry) -> None:
+    def _save(self, room_id, entry: LobbyEntry, ttl: float | None = None) -> None:
         key = _entry_key(room_id, entry.id)
         waiting = entry.status == LobbyStatus.WAITING
         self.store.put(
             key,
             entry.as_json(),
-            self._ttl(entry.status),
+            self._ttl(entry.status) if ttl is None else ttl,
             group=_waiting_group(room_id) if waiting else _room_group(room_id),
             ungroup=None if waiting else _waiting_group(room_id),
         )
@@ -312,7 +323,60 @@ class Lobby:
             self._ttl(entry.status),
             group=_room_group(room_id),
         )
+        for hook in self._decision_hooks:
+            hook(room_id, entry)
         return entry
+
+    def hold(
+        self, room_id, identity: str, username: str, *, ttl: float, defer=run_now
+    ) -> LobbyEntry:
+        """A participant who cannot poll waits for `ttl` (their `withdraw` ends it
+        sooner); the entry as it stands (an admission stands; a denial gives way to a
+        new wait). Raises RemovedRecently or LobbyFull as a knock would; a new wait is
+        announced to the meeting as a knock's is (`defer` runs the LiveKit call)."""
+        entry_key, decision = _entry_key(room_id, identity), _decision_key(room_id, identity)
+        cached, removed, decided = self.store.get_many(
+            [entry_key, removed_key(room_id, identity), decision]
+        )
+        if removed is not None:
+            raise RemovedRecently()
+        for data in (decided, cached):
+            entry = LobbyEntry.from_json(data) if data is not None else None
+            if entry is not None and entry.status == LobbyStatus.ACCEPTED:
+                return entry
+        entry = LobbyEntry.from_json(cached) if cached is not None else None
+        if entry is not None and entry.status == LobbyStatus.WAITING:
+            entry.username = username
+            self._save(room_id, entry, ttl)
+            return entry
+        if entry is not None or decided is not None:
+            self._forget(room_id, identity)  # a denial: this is a new request
+        self._admit_newcomer(room_id, None)
+        entry = LobbyEntry(
+            identity, username, LobbyStatus.WAITING, participant_color(identity), is_new=True
+        )
+        self._save(room_id, entry, ttl)
+        self._announce(room_id, defer, newcomer=True, marked=False)
+        return entry
+
+    def reopen(self, room_id, entry: LobbyEntry, *, ttl: float) -> None:
+        """Put a decided participant back in the list, waiting for `ttl` (the decision
+        could not be carried out)."""
+        self.store.delete(_decision_key(room_id, entry.id), groups=(_room_group(room_id),))
+        self._save(
+            room_id, LobbyEntry(entry.id, entry.username, LobbyStatus.WAITING, entry.color), ttl
+        )
+
+    def entry(self, room_id, identity: str) -> LobbyEntry | None:
+        """The participant's entry as decided (a decision stands over a poll's write)."""
+        cached, decided = self.store.get_many(
+            [_entry_key(room_id, identity), _decision_key(room_id, identity)]
+        )
+        for data in (decided, cached):
+            entry = LobbyEntry.from_json(data) if data is not None else None
+            if entry is not None:
+                return entry
+        return None
 
     def waiting(self, room_id) -> list[LobbyEntry]:
         keys = self.store.group(_waiting_group(room_id))

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ..models import AccessLevel, ResourceAccess, Role, Room, SlugError, User, slug_for_name
 from ..models.access import LastOwnerError
 from ..security.permissions import roles_that_may_be_granted
+from ..telephony.pins import write_with_pin
 from ..validation import MISSING, ValidationError
 from .errors import Refused
 
@@ -66,10 +67,14 @@ def create_room(
     if configuration is MISSING or not configuration:
         configuration = dict(owner.default_room_configuration or {})
     room = Room(name=name, slug=slug, access_level=access_level, configuration=configuration)
-    if defaults.assign_pins:
-        room.pin_code = Room.new_pin(session, defaults.pin_length, defaults.pin_max_retries)
     room.accesses.append(ResourceAccess(user=owner, role=Role.OWNER))
-    _flush_unique(session, room, {"slug": SLUG_TAKEN})
+    if not defaults.assign_pins:
+        _flush_unique(session, room, {"slug": SLUG_TAKEN})
+        return room
+    try:
+        write_with_pin(session, room, length=defaults.pin_length, retries=defaults.pin_max_retries)
+    except IntegrityError as exc:  # the slug, taken meanwhile
+        raise ValidationError({"slug": SLUG_TAKEN}) from exc
     return room
 
 

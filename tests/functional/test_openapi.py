@@ -10,7 +10,13 @@ from tests.conftest import ACTORS
 from tests.permissions.matrix import by
 
 DOC = "/api/v1.0/openapi.json"
-BEHIND_FLAGS_OFF_HERE = {"/api/v1.0/diagnostics/connection/"}  # 404 while off, as the reference
+BEHIND_FLAGS_OFF_HERE = {  # 404 while off, as the reference
+    "/api/v1.0/diagnostics/connection/",
+    *(
+        f"/api/v1.0/files/{tail}"
+        for tail in ("", "media-auth/", "{id}/", "{id}/upload-ended/", "{id}/content/")
+    ),
+}
 EVERYONE = by(anonymous=200, stranger=200, member=200, administrator=200, owner=200, operator=200)
 
 

@@ -341,7 +341,9 @@ def test_ended_completes_and_mails_the_owner(recorder, cast, dbsession, livekit,
     )
     livekit.set_egress_status(egress_id, api.EGRESS_COMPLETE)
     deliver(recorder, livekit, livekit.event("egress_ended", egress=egress_id))
-    assert recordings_of(dbsession, cast.room)[0].status == RecordingStatus.NOTIFICATION_SUCCEEDED
+    [done] = recordings_of(dbsession, cast.room)
+    assert done.status == RecordingStatus.NOTIFICATION_SUCCEEDED
+    assert done.notified_at is not None
     assert room_metadata(livekit, cast.room) == {"access_level": "public"}
     [mail] = smtp.wait_for(1)
     assert mail.rcpt_tos == [cast.owner.email]
@@ -515,6 +517,7 @@ def test_smtp_down_leaves_it_saved_until_resent(
     deliver(down, livekit, livekit.event("egress_ended", egress=egress.egress_id))
     dbsession.expire_all()
     assert dbsession.get(Recording, recording.id).status == RecordingStatus.SAVED
+    assert dbsession.get(Recording, recording.id).notified_at is None
     assert smtp.messages() == []
 
     def sessions():
@@ -530,6 +533,7 @@ def test_smtp_down_leaves_it_saved_until_resent(
     assert f"http://localhost/recordings/{recording.id}" in mail.text
     dbsession.expire_all()
     assert dbsession.get(Recording, recording.id).status == "notification_succeeded"
+    assert dbsession.get(Recording, recording.id).notified_at is not None
     assert resend_saved(sessions, up, "http://localhost/recordings") == (0, 0)
 
 
@@ -593,3 +597,52 @@ def test_a_failed_to_stop_recording_is_still_saved_when_its_egress_completes(
     deliver(recorder, livekit, livekit.event("egress_ended", egress=egress_id))
     assert recordings_of(dbsession, cast.room)[0].status == "notification_succeeded"
     smtp.wait_for(1)
+
+
+# -- the meeting page's recording controls ------------------------------------------------------
+
+RECORDING_CONTROLS = {
+    "anonymous": False,
+    "stranger": False,
+    "member": False,
+    "administrator": True,
+    "owner": True,
+    "operator": False,
+}
+
+
+@pytest.mark.parametrize("actor", RECORDING_CONTROLS)
+def test_the_meeting_page_offers_recording_to_administrators(recording_app, cast, actor):
+    client = recording_app()
+    client.login_as(cast[actor])
+    page = client.get("/team-room/meeting", params={"username": "Guest"}, status=200)
+    assert page.html.select_one("#recording-badge[hidden]") is not None  # for everyone
+    controls = page.html.select("[data-recording-controls] [data-action]")
+    actions = [c["data-action"] for c in controls]
+    assert actions == (["start-recording", "stop-recording"] if RECORDING_CONTROLS[actor] else [])
+
+
+def test_no_recording_controls_when_recording_is_off(testapp, cast):
+    testapp.login_as(cast.owner)
+    page = testapp.get("/team-room/meeting", status=200)
+    assert page.html.select("[data-recording-controls]") == []
+    assert page.html.select_one("#recording-badge") is not None
+
+
+def test_the_egress_file_result_gives_the_duration(recording_app, cast, dbsession, livekit, smtp):
+    livekit.add_room(str(cast.room.id))
+    client = recording_app()
+    egress = livekit.add_egress(str(cast.room.id), status=api.EGRESS_COMPLETE)
+    recording = make_recording(
+        dbsession, cast.room, {cast.owner: "owner"}, status="stopped", worker_id=egress.egress_id
+    )
+    info = api.EgressInfo()
+    info.CopyFrom(egress)
+    info.file_results.add(filename=f"recordings/{recording.id}.mp4", duration=754 * 10**9)
+    deliver(client, livekit, livekit.event("egress_ended", egress=info))
+    dbsession.expire_all()
+    assert dbsession.get(Recording, recording.id).duration_seconds == 754
+    smtp.wait_for(1)
+    client.login_as(cast.owner)
+    assert "12:34" in client.get(f"/recordings/{recording.id}").text
+    assert "12:34" in client.get("/recordings/").text

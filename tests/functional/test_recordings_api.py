@@ -133,7 +133,7 @@ def test_delete_removes_the_row_then_the_object(api, cast, dbsession, s3):
     assert not object_exists(s3, key)
 
 
-@pytest.mark.parametrize("status", ["initiated", "active", "notification_succeeded"])
+@pytest.mark.parametrize("status", ["initiated", "active"])
 def test_only_final_statuses_are_deleted(api, cast, dbsession, s3, status):
     recording = make_recording(dbsession, cast.room, {cast.owner: "owner"}, status=status)
     put_object(s3, f"recordings/{recording.id}.mp4")

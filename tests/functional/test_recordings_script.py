@@ -1,9 +1,12 @@
 """`meet-web-resend-notifications <ini>` against its own ini file and SQLite database:
-recordings whose completion mail failed (left `saved`) are mailed again."""
+saved recordings whose completion mail failed (`notified_at` unset) are mailed again,
+whatever status the summary service moved them to; the others never twice."""
 
 from __future__ import annotations
 
 import os
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -37,24 +40,37 @@ def script_db(tmp_path) -> str:
     return url
 
 
-@pytest.fixture
-def saved_recording(script_db):
-    engine = create_engine(script_db)
+def add_recording(engine, status: str = "saved", notified_at=None):
     with Session(engine) as session:
-        owner = User(sub="owner", email="owner@example.org", language="fr-fr")
-        room = Room(name="Board", slug="board", access_level="public")
-        recording = Recording(room=room, status="saved")
+        owner = User(sub=f"owner-{uuid.uuid4()}", email="owner@example.org", language="fr-fr")
+        room = Room(name="Board", slug=f"board-{uuid.uuid4()}", access_level="public")
+        recording = Recording(room=room, status=status, notified_at=notified_at)
         recording.accesses.append(RecordingAccess(user=owner, role=Role.OWNER))
         session.add_all([owner, room, recording])
         session.commit()
-        recording_id = recording.id
-    yield engine, recording_id
+        return recording.id
+
+
+@pytest.fixture
+def engine(script_db):
+    engine = create_engine(script_db)
+    yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def saved_recording(engine):
+    return engine, add_recording(engine)
 
 
 def status(engine, recording_id) -> str:
     with Session(engine) as session:
         return str(session.get(Recording, recording_id).status)
+
+
+def notified_at(engine, recording_id):
+    with Session(engine) as session:
+        return session.get(Recording, recording_id).notified_at
 
 
 def ini_for(tmp_path, settings, script_db, smtp_port, **extra) -> str:
@@ -78,8 +94,44 @@ def test_resends_and_marks_notified(tmp_path, settings, script_db, saved_recordi
     assert mail.rcpt_tos == ["owner@example.org"]
     assert f"http://localhost/recordings/{recording_id}" in mail.text
     assert status(engine, recording_id) == "notification_succeeded"
+    assert notified_at(engine, recording_id) is not None
     assert resend_notifications.main([ini]) == 0  # nothing left to send
     assert len(smtp.messages()) == 1
+
+
+TOLD = datetime(2026, 7, 14, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("state", "told", "mailed", "after"),
+    [
+        ("saved", None, True, "notification_succeeded"),
+        # mailed, but the summary service failed: it stays saved, mailed once
+        ("saved", TOLD, False, "saved"),
+        ("notification_succeeded", TOLD, False, "notification_succeeded"),
+        # the summary service's callback moved it on: the marker alone decides
+        ("external_process_successful", TOLD, False, "external_process_successful"),
+        ("external_process_successful", None, True, "external_process_successful"),
+        ("external_process_failed", None, True, "external_process_failed"),
+        # not saved: no mail is due
+        ("stopped", None, False, "stopped"),
+        ("failed_to_start", None, False, "failed_to_start"),
+        ("aborted", None, False, "aborted"),
+    ],
+)
+def test_mails_exactly_the_saved_recordings_not_yet_notified(
+    tmp_path, settings, script_db, engine, smtp, capsys, state, told, mailed, after
+):
+    recording_id = add_recording(engine, state, told)
+    ini = ini_for(tmp_path, settings, script_db, smtp.port)
+    assert resend_notifications.main([ini]) == 0
+    assert f"{int(mailed)} recording(s) notified, 0 still failing" in capsys.readouterr().out
+    assert len(smtp.messages()) == int(mailed)
+    assert status(engine, recording_id) == after
+    if mailed:
+        assert notified_at(engine, recording_id) is not None
+    else:
+        assert notified_at(engine, recording_id) == told
 
 
 def test_relay_still_down(tmp_path, settings, script_db, saved_recording, capsys):
@@ -88,6 +140,7 @@ def test_relay_still_down(tmp_path, settings, script_db, saved_recording, capsys
     assert resend_notifications.main([ini]) == 1
     assert "0 recording(s) notified, 1 still failing" in capsys.readouterr().out
     assert status(engine, recording_id) == "saved"
+    assert notified_at(engine, recording_id) is None
 
 
 def test_needs_an_address_for_the_links(tmp_path, settings, script_db, smtp, capsys):

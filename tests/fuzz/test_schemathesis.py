@@ -76,6 +76,7 @@ PATH_IDS = {
     "/resource-accesses/": ("access-owner", "access-member", "access-administrator", None),
     "/users/": ("user-self", "user-other", None),
     "/recordings/": (None,),
+    "/files/": (None,),
 }
 BODY_VALUES = {
     "user": ("user-self", "user-other", "user-stranger", None),

@@ -14,7 +14,9 @@ HTTP surface that Meet Web talks to, on 127.0.0.1, well enough that the real
   the signalling and media are really served, and the server-side actions
   (RemoveParticipant, DeleteRoom, MutePublishedTrack, UpdateParticipant,
   MoveParticipant, SendData) reach the connected browsers;
-* helpers to build, sign and send webhooks exactly as LiveKit does.
+* helpers to build, sign and send webhooks exactly as LiveKit does;
+* ``dial_in(number, pin)``: an inbound phone call as LiveKit SIP dispatches it
+  (the direct dispatch rule with that PIN puts a SIP participant in its room).
 
 Typical use (the server is meant to be session-scoped, ``reset()`` per test)::
 
@@ -729,6 +731,65 @@ class FakeLiveKit:
         with self._lock:
             return [_copy(r) for r in self._dispatch_rules.values()]
 
+    def add_dispatch_rule(
+        self, name: str, room: str, pin: str = "", *, trunk_ids: Iterable[str] = ()
+    ) -> api.SIPDispatchRuleInfo:
+        """A direct dispatch rule as if created earlier (by another process, by hand);
+        TwirpFailure ``already_exists`` when it conflicts with one, as LiveKit answers."""
+        rule = api.SIPDispatchRuleInfo(
+            name=name,
+            trunk_ids=list(trunk_ids),
+            rule=api.SIPDispatchRule(
+                dispatch_rule_direct=api.SIPDispatchRuleDirect(room_name=room, pin=pin)
+            ),
+        )
+        with self._lock:
+            return self._create_dispatch_rule(api.CreateSIPDispatchRuleRequest(dispatch_rule=rule))
+
+    def dial_in(
+        self,
+        phone_number: str,
+        pin: str,
+        *,
+        trunk_number: str = "+33100000000",
+        name: str | None = None,
+    ) -> tuple[str, api.ParticipantInfo]:
+        """An inbound call from ``phone_number`` entering ``pin``, as LiveKit SIP takes
+        it: the direct dispatch rule with that PIN puts a SIP participant (identity
+        ``sip_<number>``, the ``sip.*`` attributes) in the rule's room. Returns (room,
+        participant); LookupError when no rule matches (the call is refused). Send
+        the ``participant_joined`` webhook yourself (``event(..., participant=...)``)."""
+        with self._lock:
+            rule = next(
+                (
+                    r
+                    for r in self._dispatch_rules.values()
+                    if r.rule.WhichOneof("rule") == "dispatch_rule_direct"
+                    and r.rule.dispatch_rule_direct.pin == pin
+                ),
+                None,
+            )
+            if rule is None:
+                raise LookupError(f"no dispatch rule takes PIN {pin!r}")
+            room = rule.rule.dispatch_rule_direct.room_name
+            attributes = {
+                "sip.phoneNumber": phone_number,
+                "sip.trunkPhoneNumber": trunk_number,
+                "sip.callID": _new_id("SCL_"),
+                "sip.callStatus": "active",
+                "sip.ruleID": rule.sip_dispatch_rule_id,
+                **dict(rule.attributes),
+            }
+            info = self.add_participant(
+                room,
+                f"sip_{phone_number}",
+                name if name is not None else f"Phone {phone_number}",
+                attributes=attributes,
+                kind=api.ParticipantInfo.Kind.SIP,
+                tracks=["microphone"],
+            )
+            return room, info
+
     def inbound_trunks(self) -> list[api.SIPInboundTrunkInfo]:
         with self._lock:
             return [_copy(t) for t in self._trunks.values()]
@@ -1044,6 +1105,7 @@ class FakeLiveKit:
     def _update_room_metadata(self, req: api.UpdateRoomMetadataRequest) -> api.Room:
         room = self._require_room(req.room)
         room.metadata = req.metadata
+        self._notify_backend("room_metadata_updated", req.room, req.metadata)
         return self._room_view(room)
 
     def _send_data(self, req: api.SendDataRequest) -> api.SendDataResponse:
@@ -1109,6 +1171,9 @@ class FakeLiveKit:
                 info.rule.CopyFrom(req.rule)
             if req.HasField("room_config"):
                 info.room_config.CopyFrom(req.room_config)
+        if any(_rules_conflict(info, other) for other in self._dispatch_rules.values()):
+            # As LiveKit's SIP validation: one call could match both rules.
+            raise TwirpFailure("already_exists", "conflicting SIP dispatch rules")
         info.sip_dispatch_rule_id = _new_id("SDR_")
         info.created_at.GetCurrentTime()
         info.updated_at.CopyFrom(info.created_at)
@@ -1218,6 +1283,23 @@ class FakeLiveKit:
         del self._agent_dispatches[req.dispatch_id]
         dispatch.state.deleted_at = _now_ns()
         return dispatch
+
+
+def _rules_conflict(rule: api.SIPDispatchRuleInfo, other: api.SIPDispatchRuleInfo) -> bool:
+    """Two rules a call could both match: the same PIN (direct rules) on trunks in
+    common (none listed: every trunk) and numbers in common (none: every number)."""
+    kinds = {rule.rule.WhichOneof("rule"), other.rule.WhichOneof("rule")}
+    if kinds != {"dispatch_rule_direct"}:
+        return False
+    if rule.rule.dispatch_rule_direct.pin != other.rule.dispatch_rule_direct.pin:
+        return False
+
+    def overlap(a, b) -> bool:
+        return not a or not b or bool(set(a) & set(b))
+
+    return overlap(rule.trunk_ids, other.trunk_ids) and overlap(
+        rule.inbound_numbers, other.inbound_numbers
+    )
 
 
 def _method_name(method: str) -> str:

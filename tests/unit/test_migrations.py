@@ -28,6 +28,10 @@ TABLES = {
     "recording_accesses",
     "recording_share_links",
     "files",
+    "audit_events",
+    "meetings",
+    "meeting_participants",
+    "usage_days",
 }
 PARTIAL_UNIQUE_INDEXES = {
     "users": {"uq_users_provisional_email"},

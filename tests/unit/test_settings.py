@@ -61,7 +61,10 @@ def test_defaults():
     assert settings["oidc.operator_groups"] == []
     assert settings["rooms.default_access_level"] == "public"
     assert settings["recording.expiration_days"] is None
+    assert settings["recording.media_front"] is False  # the app streams recordings
     assert settings["telephony.pin_length"] == 10
+    assert settings["telephony.pin_max_retries"] == 5
+    assert settings["roomkit.rate_limit"] == 300
     assert settings["frontend.configuration"] == {}
     assert settings["testing.shared_connection"] is False
 
@@ -323,6 +326,29 @@ def test_secret_values_never_appear_in_errors(tmp_path):
             "rooms.default_access_level must be public, trusted or restricted",
         ),
         ({"telephony.pin_length": "3"}, "telephony.pin_length must be at least 4"),
+        (
+            {"external_api.default_access_level": "open"},
+            "external_api.default_access_level must be public, trusted or restricted",
+        ),
+        (
+            {"applications.enabled": "true"},
+            "applications.jwt_secret_key must be at least 32 bytes when its feature is on",
+        ),
+        (
+            {"addons.enabled": "true", "addons.token_secret_key": LONG_SECRET},
+            "addons.csrf_secret must be at least 32 bytes when its feature is on",
+        ),
+        (
+            {
+                "applications.enabled": "true",
+                "applications.jwt_secret_key": LONG_SECRET,
+                "addons.enabled": "true",
+                "addons.token_secret_key": LONG_SECRET,
+                "addons.csrf_secret": LONG_SECRET,
+            },
+            "addons.token_secret_key must differ from applications.jwt_secret_key",
+        ),
+        ({"addons.transit_token_ttl": "0"}, "addons.transit_token_ttl must be at least 1 second"),
         (
             {"cache.backend": "dogpile.cache.redis"},
             "cache.arguments.url is required with the redis cache backend"

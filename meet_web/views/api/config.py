@@ -4,6 +4,7 @@ from pyramid.view import view_config
 from ...openapi import operation
 from ...recording import Recordings
 from ...resources import ApiRoot
+from ...telephony.config import TelephonyConfig
 
 CONFIG_SCHEMA = {
     "type": "object",
@@ -11,7 +12,16 @@ CONFIG_SCHEMA = {
     "properties": {
         "LANGUAGE_CODE": {"type": "string"},
         "recording": {"type": "object"},
-        "telephony": {"type": "object"},
+        "telephony": {
+            "type": "object",
+            "required": ["enabled"],
+            "properties": {
+                "enabled": {"type": "boolean"},
+                "default_country": {"type": ["string", "null"]},
+                "international_phone_number": {"type": "string"},
+            },
+            "additionalProperties": False,
+        },
         "livekit": {"type": "object"},
         "resource": {"type": "object"},
     },
@@ -40,17 +50,7 @@ def get_config(request):
             "max_duration": s["recording.max_duration"],
         },
         "background_image": {"upload_is_enabled": False},
-        "telephony": {
-            "enabled": s["telephony.enabled"],
-            **(
-                {
-                    "phone_number": s["telephony.phone_number"],
-                    "default_country": s["telephony.default_country"],
-                }
-                if s["telephony.enabled"]
-                else {}
-            ),
-        },
+        "telephony": request.service(TelephonyConfig).frontend_block(),
         "resource": {"default_access_level": s["rooms.default_access_level"]},
         "subtitle": {"enabled": s["subtitles.enabled"]},
         "diagnostics": {"connection_test_enabled": s["diagnostics.connection_test_enabled"]},

@@ -24,6 +24,7 @@ from ...security.permissions import Permission
 from ...services.errors import DomainError
 from ...services.lobby_alerts import mail_base_url
 from ...services.mail import Mailer, MailError
+from ...telephony.config import DialIn, TelephonyConfig
 from ...validation import Body, EmailList, Fields, json_body
 from .serializers import object_schema
 
@@ -76,10 +77,10 @@ def read_recipients(fields: Fields, request) -> list[str]:
     return fields.email_list("emails", required=True, max_items=max_recipients(request))
 
 
-def telephony_lines(room) -> None:
-    """The dial-in number and the room's PIN for the message, once telephony is built
-    (the templates show nothing while this is None)."""
-    return None
+def telephony_lines(request, room) -> DialIn | None:
+    """The dial-in number and the room's PIN for the message, when telephony is on
+    (the templates show nothing for None)."""
+    return request.service(TelephonyConfig).dial_in(room)
 
 
 def send_invitation(request, room, recipients: list[str]) -> None:
@@ -101,7 +102,7 @@ def send_invitation(request, room, recipients: list[str]) -> None:
             "sender_name": sender.display_name,
             "sender_email": sender.email or "",
             "link": f"{base_url.rstrip('/')}/{room.slug}",
-            "telephony": telephony_lines(room),
+            "telephony": telephony_lines(request, room),
         },
     )
     if bcc:

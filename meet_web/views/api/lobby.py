@@ -1,3 +1,7 @@
+import re
+from dataclasses import dataclass
+from typing import Any
+
 from pyramid.httpexceptions import HTTPServiceUnavailable, HTTPTooManyRequests
 from pyramid.view import view_config, view_defaults
 
@@ -12,7 +16,7 @@ from ...services.lobby import (
     RemovedRecently,
     TooManyRequests,
 )
-from ...validation import Body, Boolean, String, Uuid
+from ...validation import Body, Boolean, Fields, String, Uuid
 from .joining import knock
 from .serializers import LIVEKIT_BLOCK_SCHEMA, LOBBY_ENTRY_SCHEMA, MESSAGE_SCHEMA, object_schema
 
@@ -22,10 +26,29 @@ LOBBY_FULL_RETRY_AFTER = "10"
 REQUEST_ENTRY_BODY = Body(
     "RequestEntry", required=("username",), username=String(255, "The name to show.")
 )
+PHONE_IDENTITY = re.compile(r"sip_\S{1,251}\Z")
+
+
+@dataclass(frozen=True)
+class ParticipantId(Uuid):
+    """A browser's lobby id (a UUID), or a phone caller's LiveKit identity (`sip_…`)."""
+
+    def read(self, fields: Fields, name: str, required: bool) -> Any:
+        value = fields.data.get(name)
+        if isinstance(value, str) and PHONE_IDENTITY.match(value):
+            return value
+        return super().read(fields, name, required)
+
+    def json_schema(self) -> dict:
+        return {"anyOf": [super().json_schema(), {"type": "string", "pattern": "^sip_\\S+$"}]}
+
+
 ENTER_BODY = Body(
     "Enter",
     required=("participant_id", "allow_entry"),
-    participant_id=Uuid("The waiting participant's id."),
+    participant_id=ParticipantId(
+        "The waiting participant's id (a phone caller's: their `sip_…` identity)."
+    ),
     allow_entry=Boolean("true admits them, false denies them."),
 )
 REQUEST_ENTRY_SCHEMA = object_schema(

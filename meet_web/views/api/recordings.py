@@ -13,7 +13,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNoContent, HTTPNotFound
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -25,6 +25,7 @@ from ...db import after_commit
 from ...models import Recording, RecordingAccess, RecordingMode, RecordingStatus
 from ...openapi import PAGING, operation
 from ...recording import RecordingConfig, Recordings, RecordingStorage
+from ...recording.share_links import is_live_link_to
 from ...recording.storage import StorageError
 from ...recording.storage_events import (
     MEDIA_TYPES,
@@ -309,16 +310,20 @@ def media_path_pattern(config: RecordingConfig) -> re.Pattern:
     name="media-auth",
     request_method="GET",
     renderer="json",
-    permission=Permission.AUTHENTICATED,
+    permission=NO_PERMISSION_REQUIRED,  # a share link's token, or a signed-in caller
 )
 @operation(
-    "For an nginx `auth_request`: may the caller GET the object at X-Original-URL?",
+    "For an nginx `auth_request`: may the caller GET the object at X-Original-URL?"
+    " (signed in, or a share link's token in its `share` query parameter)",
     responses={200: {"type": "string", "const": "authorized"}},
     tag="recordings",
 )
 def media_auth(context, request):
     config = request.service(RecordingConfig)
     original = request.headers.get("X-Original-URL")
+    share_token = parse_qs(urlsplit(original or "").query).get("share", [None])[0]
+    if share_token is None and not request.has_permission(Permission.AUTHENTICATED, context):
+        raise HTTPForbidden()  # 401 for anonymous callers, as the permission would
     if not original:
         raise Refused("Missing X-Original-URL header.")
     match = media_path_pattern(config).match(urlsplit(original).path)
@@ -332,7 +337,10 @@ def media_auth(context, request):
         raise NotFound("No recording found for this request.")
     if recording.extension != extension:
         raise NotFound("No recording found with this extension.")
-    if not request.has_permission(Permission.RECORDING_VIEW, RecordingResource(recording, context)):
+    may_view = request.has_permission(
+        Permission.RECORDING_VIEW, RecordingResource(recording, context)
+    ) or (share_token is not None and is_live_link_to(request.dbsession, share_token, recording.id))
+    if not may_view:
         raise Refused("You do not have permission to perform this action.")
     if not recording.is_saved:
         raise Refused("The recording is not ready.")

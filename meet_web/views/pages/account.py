@@ -10,6 +10,7 @@ from ...resources import SiteRoot
 from ...security.permissions import Permission
 from ...validation import MISSING, ValidationError
 from ..api.auth import safe_return_to
+from .backgrounds import background_values
 from .common import (
     ACCESS_LEVELS,
     LANGUAGE_COOKIE,
@@ -67,6 +68,7 @@ class AccountPages:
                 **configuration_view(user.default_room_configuration, self._default_sources()),
             },
             "errors": {},
+            **background_values(self.request),
         }
         values.update(extra)
         return values

@@ -2,6 +2,7 @@
 // the token the server issued; each concern lives in its own module.
 import { createAdminActions } from "./admin.js";
 import { announce } from "./announcer.js";
+import { createBackgrounds } from "./backgrounds.js";
 import { createChat } from "./chat.js";
 import { config, t } from "./config.js";
 import { createConnection, showProblem } from "./connection.js";
@@ -15,6 +16,7 @@ import { createPanels, setUpLinkCopy } from "./panels.js";
 import { displayName } from "./participants-of.js";
 import { createPeopleList } from "./people.js";
 import { createReactions } from "./reactions.js";
+import { createRecording } from "./recording.js";
 import { createSubtitles } from "./subtitles.js";
 import { createTiles } from "./tiles.js";
 
@@ -35,7 +37,9 @@ function start(LK) {
   const chat = createChat(room);
   createReactions(room, tiles);
   const subtitles = createSubtitles(room, buttons.subtitles);
+  const recording = createRecording(room, LK);
   createDevices(room, LK, buttons.settings);
+  createBackgrounds(room, LK);
   createLobbyPanel(room, LK);
   createPanels({ onOpen: { "chat-panel": () => chat.opened() } });
   setUpLinkCopy();
@@ -48,6 +52,7 @@ function start(LK) {
   connection.onConnected(async () => {
     controls.enable();
     subtitles.enable();
+    recording.enable();
     tiles.refreshAll();
     people.render();
     hands.render();

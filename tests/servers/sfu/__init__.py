@@ -14,7 +14,7 @@ its plain stub again.
 
 The fake's participant state then follows who is really connected, and its server
 API actions (RemoveParticipant, DeleteRoom, MutePublishedTrack, UpdateParticipant,
-SendData) reach the browsers.
+SendData, UpdateRoomMetadata) reach the browsers.
 """
 
 from tests.servers.sfu.server import LoopbackSFU

@@ -126,6 +126,9 @@ class LoopbackSFU:
     def data_sent(self, request: api.SendDataRequest) -> None:
         self._soon(self._deliver, request)
 
+    def room_metadata_updated(self, room: str, metadata: str) -> None:
+        self._soon(self._set_room_metadata, room, metadata)
+
     def reset(self) -> None:
         self._soon(lambda: self._spawn(self._close_all(None)))
 
@@ -148,6 +151,7 @@ class LoopbackSFU:
         if room is None:
             known = self.fake.room(name) or self.fake.add_room(name)
             room = self._rooms[name] = RoomState(new_room_info(known.name, known.sid))
+            room.info.metadata = known.metadata
         return room
 
     def store_participant(self, session: Session) -> None:
@@ -223,6 +227,17 @@ class LoopbackSFU:
             session.apply_update(
                 request.name, request.metadata, dict(request.attributes), permission
             )
+
+    def _set_room_metadata(self, room: str, metadata: str) -> None:
+        """UpdateRoomMetadata reaches everyone in the room (livekit-client then fires
+        RoomMetadataChanged)."""
+        state = self._rooms.get(room)
+        if state is None:
+            return
+        state.info.metadata = metadata
+        for session in state.sessions.values():
+            if not session.closed:
+                session.send(room_update=rtc.RoomUpdate(room=state.room_info()))
 
     def _deliver(self, request: api.SendDataRequest) -> None:
         state = self._rooms.get(request.room)
