@@ -309,23 +309,42 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def measure(server, moto, recording, cookie, workload, connections, seconds) -> Measure:
+def process_busy_seconds() -> float:
+    """CPU time all cores spent in processes (user, nice, system), machine-wide: unlike
+    bench.machine_busy_seconds, without interrupts, where loopback's receive work of
+    hundreds of MB/s is counted and no process is charged."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        user, nice, system = (int(v) for v in stat.readline().split()[1:4])
+    return (user + nice + system) / bench.CLK_TCK
+
+
+def cpu_of(pids: list[int]) -> dict[int, float | None]:
+    return {pid: bench.cpu_seconds(pid) for pid in pids}
+
+
+def measure(server, moto, monitor, recording, cookie, workload, connections, seconds) -> Measure:
+    """One run: CPU of the app (gunicorn), the S3 server, the client (this process) and
+    the database and cache (the PostgreSQL backends of meet_bench, redis-server)."""
     workers = bench.children_of(server.process.pid)
     reset = all([reset_peak(pid) for pid in workers])
-    app_before = {pid: bench.cpu_seconds(pid) for pid in server.pids()}
+    redis_pids = bench.pids_named("redis-server")
+    app_before = cpu_of(server.pids())
     moto_before = bench.cpu_seconds(moto.process.pid) or 0.0
+    stores_before = cpu_of(bench.backend_pids(monitor) + redis_pids)
     own_before = resource.getrusage(resource.RUSAGE_SELF)
-    busy_before = bench.machine_busy_seconds()
+    busy_before = process_busy_seconds()
     started = time.monotonic()
     results = drive(server.port, recording, cookie, workload, connections, seconds)
     elapsed = time.monotonic() - started
     own_after = resource.getrusage(resource.RUSAGE_SELF)
-    app_cpu = bench.Probe.delta(app_before, {pid: bench.cpu_seconds(pid) for pid in server.pids()})
+    busy = process_busy_seconds() - busy_before
+    app_cpu = bench.Probe.delta(app_before, cpu_of(server.pids()))
     moto_cpu = (bench.cpu_seconds(moto.process.pid) or 0.0) - moto_before
+    stores_cpu = bench.Probe.delta(stores_before, cpu_of(bench.backend_pids(monitor) + redis_pids))
     own_cpu = (own_after.ru_utime + own_after.ru_stime) - (
         own_before.ru_utime + own_before.ru_stime
     )
-    other = max(0.0, (bench.machine_busy_seconds() - busy_before) - app_cpu - moto_cpu - own_cpu)
+    other = max(0.0, busy - app_cpu - moto_cpu - stores_cpu - own_cpu)
     received = sum(r.received for r in results)
     megabytes = received / MB
     statuses: dict[int, int] = {}
@@ -348,6 +367,7 @@ def measure(server, moto, recording, cookie, workload, connections, seconds) -> 
             "app": app_cpu * 1000 / per_mb,
             "s3": moto_cpu * 1000 / per_mb,
             "client": own_cpu * 1000 / per_mb,
+            "pg_redis": stores_cpu * 1000 / per_mb,
         },
         worker_rss_mib=[r for r in map(bench.rss_mib, workers) if r is not None],
         worker_peak_mib=[p for p in map(peak_mib, workers) if p is not None],
@@ -406,7 +426,8 @@ def report(results: list[Measure], args, baseline: list[float], notes: list[str]
         f"{args.duration:g} s per run, {runs})",
         "",
         f"{'object':>7} {'request':<12} {'conns':>5} {'requests':>8} {'MB/s':>8} {'req/s':>7} "
-        f"{'p50 ms':>8} {'p99 ms':>8}   {'CPU ms per MB: app':>18} {'S3':>6} {'client':>6}"
+        f"{'p50 ms':>8} {'p99 ms':>8}   {'CPU ms per MB: app':>18} {'S3':>6} {'PG+Redis':>8}"
+        f" {'client':>6}"
         f"   {'worker peak RSS MiB':>19}  other load",
     ]
     for m in results:
@@ -416,6 +437,7 @@ def report(results: list[Measure], args, baseline: list[float], notes: list[str]
             f"{m.size_mb:>4} MB {request:<12} {m.connections:>5} {m.requests:>8} "
             f"{m.mb_per_s:>8.1f} {m.requests_per_s:>7.1f} {m.p50_ms:>8.1f} {m.p99_ms:>8.1f}   "
             f"{m.cpu_ms_per_mb['app']:>18.2f} {m.cpu_ms_per_mb['s3']:>6.2f} "
+            f"{m.cpu_ms_per_mb['pg_redis']:>8.2f} "
             f"{m.cpu_ms_per_mb['client']:>6.2f}   {peaks:>19}  {m.other_load_pct:>5.0f} %"
         )
     lines.append("")
@@ -492,6 +514,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     check_tools()
     signal.signal(signal.SIGTERM, bench._stop_on_sigterm)
+    import psycopg
+
     from tests.servers.livekit_fake import FakeLiveKit
     from tests.servers.oidc import OidcProvider
 
@@ -543,6 +567,7 @@ def main(argv=None) -> int:
         server = bench.Gunicorn("wsgi:application", "sync", args.workers, env, work_dir)
         stack.callback(server.stop)
         server.start("/api/v1.0/config/")
+        monitor = stack.enter_context(psycopg.connect(bench.PG_ADMIN, autocommit=True))
         try:
             cookie = bench.login_cookie(server.url, bench.MEMBER_SUB)
         except RuntimeError as error:
@@ -574,6 +599,7 @@ def main(argv=None) -> int:
                             measure(
                                 server,
                                 moto,
+                                monitor,
                                 recordings[size_mb],
                                 cookie,
                                 workload,

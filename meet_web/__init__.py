@@ -24,6 +24,7 @@ def main(global_config=None, **ini_settings):
             ".recording",  # uses the LiveKit gateway, the mailer and the webhook router
             ".telephony",  # uses the LiveKit gateway, the lobby and the webhook router
             ".files",  # uses the recordings' S3 store
+            ".stats",  # usage statistics: uses the webhook router
             ".services.applications",  # the external API's client credentials and tokens
             ".services.addons",  # the add-ons' session exchange
             ".resources",

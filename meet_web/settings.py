@@ -231,6 +231,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("addons.transit_token_ttl", int, default=120),
     Setting("addons.token_ttl", int, default=7200),
     Setting("users.allow_listing", as_bool, default=False),
+    # Audit events older than this many days are deleted by meet-web-prune-audit.
+    Setting("audit.retention_days", int, default=365),
+    # GET /metrics answers `Authorization: Bearer <metrics.token>` or a client address
+    # in one of `metrics.allowed_addresses` (CIDRs); anyone else gets a 404.
+    Setting("metrics.token", default="", secret=True),
+    Setting("metrics.allowed_addresses", as_list, default=[]),
+    # New users are added to a marketing contact list after their first sign-in: "" (off)
+    # or "brevo" (its contacts API, with marketing.api_key and marketing.list_ids).
+    Setting("marketing.backend", default=""),
+    Setting("marketing.api_key", default="", secret=True),
+    Setting("marketing.api_url", default="https://api.brevo.com/v3"),
+    Setting("marketing.list_ids", as_list, default=[]),
+    Setting("marketing.timeout", float, default=1.0),
+    # Brevo contact attributes every new contact gets, e.g. {"VISIO_USER": true}.
+    Setting("marketing.contact_attributes", as_json_object, default={}),
+    # Active sessions shown on the account page: their last-seen time is written at
+    # most once per this many seconds per session.
+    Setting("session.last_seen_interval", int, default=300),
     Setting("frontend.configuration", as_json_object, default={}),
     Setting("testing.shared_connection", as_bool, default=False),
 )
@@ -336,6 +354,8 @@ def _check_values(settings: Mapping[str, Any], failed: set[str]) -> list[str]:
         problems.append("lobby.waiting_email_interval must be 0 or more seconds")
     if ok("invitations.max_recipients") and settings["invitations.max_recipients"] < 1:
         problems.append("invitations.max_recipients must be at least 1")
+    if ok("audit.retention_days") and settings["audit.retention_days"] < 1:
+        problems.append("audit.retention_days must be at least 1")
     if ok("telephony.pin_length") and settings["telephony.pin_length"] < 4:
         problems.append("telephony.pin_length must be at least 4")
     problems.extend(_check_external_api(settings, ok))
@@ -356,6 +376,33 @@ def _check_values(settings: Mapping[str, Any], failed: set[str]) -> list[str]:
             "cache.arguments.url is required with the redis cache backend"
             " (ini key, or MEET_CACHE_ARGUMENTS_URL)"
         )
+    problems.extend(_check_operations(settings, ok))
+    return problems
+
+
+def _check_operations(settings: Mapping[str, Any], ok: Callable[..., bool]) -> list[str]:
+    """The metrics endpoint's address list and the marketing sync's backend."""
+    import ipaddress
+
+    problems = []
+    if ok("metrics.allowed_addresses"):
+        for entry in settings["metrics.allowed_addresses"]:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                problems.append(f"metrics.allowed_addresses: {entry!r} is not an address or CIDR")
+    if ok("marketing.backend") and settings["marketing.backend"] not in ("", "brevo"):
+        problems.append("marketing.backend must be empty (off) or brevo")
+    elif (
+        ok("marketing.backend", "marketing.api_key")
+        and settings["marketing.backend"]
+        and not settings["marketing.api_key"]
+    ):
+        problems.append("marketing.api_key is required with marketing.backend = brevo")
+    if ok("marketing.list_ids") and not all(i.isdigit() for i in settings["marketing.list_ids"]):
+        problems.append("marketing.list_ids must be numbers (Brevo list ids)")
+    if ok("marketing.timeout") and settings["marketing.timeout"] <= 0:
+        problems.append("marketing.timeout must be more than 0 seconds")
     return problems
 
 

@@ -384,3 +384,8 @@ def includeme(config):
     settings.setdefault("retry.activate_hook", "meet_web.tweens.retry_attempts")
     config.add_tween("meet_web.tweens.ingress_tween_factory", under=EXCVIEW)
     config.add_tween("meet_web.tweens.response_headers_tween_factory", under=INGRESS)
+    # Request counts and latency by route (meet_web/metrics.py), inside the headers tween.
+    config.add_tween(
+        "meet_web.metrics.metrics_tween_factory",
+        under="meet_web.tweens.response_headers_tween_factory",
+    )

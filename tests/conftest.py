@@ -446,6 +446,29 @@ def make_recording(dbsession, room: Room, accesses: dict, **fields) -> Recording
     return recording
 
 
+MP4_START = b"\x00\x00\x00\x18ftypmp42"  # the first bytes of an MP4 file
+
+
+def put_object(s3_server, key: str, body: bytes = MP4_START, **fields) -> None:
+    """Store `body` under `key` in the recordings' bucket (`fields`: more of put_object's,
+    such as ContentType)."""
+    client = s3_server.client()
+    try:
+        client.put_object(Bucket=RECORDINGS_BUCKET, Key=key, Body=body, **fields)
+    finally:
+        client.close()
+
+
+def stored_keys(s3_server, prefix: str = "") -> list[str]:
+    """The keys in the recordings' bucket that begin with `prefix`."""
+    client = s3_server.client()
+    try:
+        listed = client.list_objects_v2(Bucket=RECORDINGS_BUCKET, Prefix=prefix)
+    finally:
+        client.close()
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
 def files_settings(s3_server, overrides: dict | None = None) -> dict:
     """Background images on, their objects on the S3 server (the recordings' bucket)."""
     return {

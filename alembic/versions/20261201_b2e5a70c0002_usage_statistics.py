@@ -80,9 +80,18 @@ def upgrade() -> None:
             name=op.f("uq_meeting_participants_meeting_id_participant_sid"),
         ),
     )
+    # the daily roll-up counts the rooms and the recordings created on a day
+    with op.batch_alter_table("rooms", schema=None) as batch_op:
+        batch_op.create_index("ix_rooms_created_at", ["created_at"], unique=False)
+    with op.batch_alter_table("recordings", schema=None) as batch_op:
+        batch_op.create_index("ix_recordings_created_at", ["created_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("recordings", schema=None) as batch_op:
+        batch_op.drop_index("ix_recordings_created_at")
+    with op.batch_alter_table("rooms", schema=None) as batch_op:
+        batch_op.drop_index("ix_rooms_created_at")
     op.drop_table("meeting_participants")
     op.drop_table("meetings")
     op.drop_table("usage_days")

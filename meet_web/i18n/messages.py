@@ -160,3 +160,34 @@ RECORDINGS = (
 
 # Camera backgrounds on the account page (views/pages/backgrounds.py).
 BACKGROUNDS = (N_("Background image deleted."),)
+
+# The operators' usage dashboard (views/admin/dashboard.py, stats/report.py).
+DASHBOARD = (
+    N_("Usage"),
+    N_("Meetings per day"),
+    N_("Participant-minutes per day"),
+    N_("Peak concurrent participants"),
+    N_("Rooms created"),
+    N_("Recordings"),
+    N_("Meetings"),
+    N_("Minutes"),
+    N_("Participants"),
+    N_("Rooms"),
+    N_("Enter a valid date (YYYY-MM-DD)."),
+    N_("Give both the first and the last day."),
+    N_("The first day must not be after the last day."),
+    N_("Choose at most 366 days."),
+)
+
+# The account's active sessions (views/pages/sessions.py).
+SESSIONS = (
+    N_("That session was signed out."),
+    N_("Your other sessions were signed out."),
+    N_("You have no other active session."),
+    N_("This session is not among your active sessions: it may have ended already."),
+    N_("This is the session you are using: use Sign out to end it."),
+)
+
+# The administration's sections (resources/admin.py: ADMIN_NAV; "Usage", "Rooms" and
+# "Recordings" are listed with the dashboard's words above).
+ADMIN_SECTIONS = (N_("Users"), N_("Applications"), N_("Audit log"))

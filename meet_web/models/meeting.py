@@ -7,6 +7,8 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import BaseModel
+from .recording import Recording
+from .room import Room
 
 
 class Meeting(BaseModel):
@@ -59,3 +61,8 @@ class UsageDay(BaseModel):
     peak_participants: Mapped[int] = mapped_column(default=0)
     rooms_created: Mapped[int] = mapped_column(default=0)
     recordings: Mapped[int] = mapped_column(default=0)
+
+
+# The daily roll-up counts the rooms and the recordings created on a day.
+Index("ix_rooms_created_at", Room.created_at)
+Index("ix_recordings_created_at", Recording.created_at)

@@ -39,6 +39,7 @@ RESERVED_SLUGS = frozenset(
         "users",
         "__heartbeat__",
         "__lbheartbeat__",
+        "metrics",
         "webhooks-livekit",
         "creation-callback",
         "connection-test",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from ..models.room import RESERVED_SLUGS
 from ..security.permissions import SITE_GRANTS
+from .admin import AdminRoot
 from .recordings import RecordingContainer
 from .rooms import RoomContainer, room_at
 
@@ -21,6 +22,8 @@ class SiteRoot:
             return RoomContainer(self, key)
         if key == "recordings":
             return RecordingContainer(self, key)
+        if key == "admin":
+            return AdminRoot(self, key)
         if key in RESERVED_SLUGS:
             raise KeyError(key)
         room = room_at(self, key)

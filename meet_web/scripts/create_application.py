@@ -14,6 +14,7 @@ import sys
 
 from ..models import Application, ApplicationDomain, ApplicationScope
 from ..models.application import random_token
+from ..services import audit
 from . import ScriptError, application_env, fail
 
 PROG = "meet-web-create-application"
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 application.set_secret(secret)
                 request.dbsession.add(application)
+                audit.record_application(request, audit.APPLICATION_CREATE, application, PROG)
                 client_id = application.client_id
     except ScriptError as exc:
         return fail(PROG, str(exc))

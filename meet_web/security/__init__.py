@@ -56,3 +56,4 @@ def includeme(config):
     config.add_request_method(session_account, "account", reify=True)
     config.add_request_method(session_user, "user", reify=True)
     config.registry["oidc"] = OidcLogin(OidcConfig.from_settings(settings))
+    config.include("meet_web.services.marketing")  # new users' contacts, after sign-in

@@ -1,20 +1,26 @@
 from __future__ import annotations
 
+import logging
 import secrets
+import time
 
 from pyramid.authorization import ACLHelper, Everyone
 from pyramid.csrf import new_csrf_token
 from pyramid.request import RequestLocalCache
 
 from ..models import User
-from ..services.accounts import Account, Accounts, revoked_key
+from ..services.accounts import Account, Accounts, active_sessions, revoked_key
 from ..services.applications import DelegatedTokens, Unauthenticated
 from ..services.ephemeral import EphemeralStore
 from ..services.livekit import InvalidToken, LiveKitGateway
+from ..services.marketing import after_first_sign_in
 from .identity import Identity
 
 SESSION_USER_KEY = "user_id"
 SESSION_ID_KEY = "sid"
+SESSION_SINCE_KEY = "since"  # when the session signed in (seconds since the epoch)
+
+log = logging.getLogger(__name__)
 
 
 class MeetSecurityPolicy:
@@ -64,7 +70,9 @@ class MeetSecurityPolicy:
         request.session.invalidate()  # a fresh session on login: no fixation
         request.session[SESSION_USER_KEY] = str(userid)
         request.session[SESSION_ID_KEY] = secrets.token_urlsafe(18)
+        request.session[SESSION_SINCE_KEY] = int(time.time())
         new_csrf_token(request)
+        after_first_sign_in(request, userid)
         return []
 
     def forget(self, request, **kw):
@@ -75,6 +83,9 @@ class MeetSecurityPolicy:
             request.service(EphemeralStore).put(
                 revoked_key(session_id), True, request.registry.settings["session.max_age"]
             )
+            user_id = request.session.get(SESSION_USER_KEY)
+            if user_id:  # no longer among the account's active sessions
+                active_sessions(request.registry).forget(user_id, session_id)
         request.session.invalidate()
         return []
 
@@ -130,7 +141,26 @@ def session_account(request) -> Account | None:
     session_id = request.session.get(SESSION_ID_KEY)
     if not user_id or session_id is None:
         return None
-    return request.service(Accounts).for_session(request.dbsession, user_id, session_id)
+    account = request.service(Accounts).for_session(request.dbsession, user_id, session_id)
+    if account is None:
+        # Revoked, deactivated or gone: clear the cookie. Otherwise the session factory
+        # would keep reissuing it, and a copy kept alive past the revocation mark's
+        # lifetime (session.max_age) would work again.
+        request.session.invalidate()
+        return None
+    note_seen(request, account, session_id)
+    return account
+
+
+def note_seen(request, account: Account, session_id: str) -> None:
+    """The account page's list of sessions: this one, seen now (written at most once per
+    `session.last_seen_interval` per process)."""
+    try:
+        active_sessions(request.registry).seen(
+            account.id, session_id, request.user_agent, request.session.get(SESSION_SINCE_KEY)
+        )
+    except Exception as exc:  # the request goes on; the list is only less fresh
+        log.warning("session last-seen not written: %s", exc)
 
 
 def session_user(request) -> User | None:

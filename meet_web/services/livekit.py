@@ -28,6 +28,7 @@ from google.protobuf import json_format
 from livekit import api
 from livekit.api.access_token import DEFAULT_LEEWAY, Claims
 
+from ..metrics import observe_livekit_call
 from . import hs256
 
 try:
@@ -330,16 +331,23 @@ class LiveKitGateway:
             ) as lk:
                 return await asyncio.wait_for(fn(lk), self.config.timeout)
 
+        started, failure = time.perf_counter(), None
         try:
             return _run_sync(run)
         except api.ServerError as exc:
             if exc.code == "not_found":
+                failure = "not_found"
                 raise LiveKitNotFound(f"{what}: not found") from exc
             if exc.status in (502, 503, 504):
+                failure = "unavailable"
                 raise LiveKitUnavailable(f"{what}: media server unavailable") from exc
+            failure = "error"
             raise LiveKitError(f"{what} failed: {exc.message}") from exc
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            failure = "unreachable"
             raise LiveKitUnavailable(f"{what}: media server unreachable") from exc
+        finally:
+            observe_livekit_call(what, time.perf_counter() - started, failure)
 
     def room_exists(self, room: str) -> bool:
         response = self._call(

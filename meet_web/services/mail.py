@@ -30,6 +30,7 @@ from pyramid.path import AssetResolver
 
 from ..db import after_commit
 from ..i18n import DOMAIN, TRANSLATION_DIRS, gettext_locale
+from ..metrics import count_mail_failure
 from ..templating import TEMPLATES_DIR
 from . import register
 
@@ -194,10 +195,13 @@ class SmtpMailer(Mailer):
                     smtp.login(config.username, config.password)
                 refused = smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
+            count_mail_failure()
             raise MailError(f"{where} refused every recipient: {_reasons(exc.recipients)}") from exc
         except smtplib.SMTPResponseException as exc:
+            count_mail_failure()
             raise MailError(f"{where} answered {exc.smtp_code} {_text(exc.smtp_error)}") from exc
         except (smtplib.SMTPException, OSError) as exc:
+            count_mail_failure()
             raise MailError(f"{where} unreachable: {exc}") from exc
         if refused:
             log.error("mail %r: %s refused %s", message["Subject"], where, _reasons(refused))

@@ -10,12 +10,12 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 from waitress import wasyncore
 from waitress.server import create_server
@@ -119,6 +119,25 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+@contextlib.contextmanager
+def page_opener(browser, base_url: str, viewport: dict) -> Iterator[Callable[..., Page]]:
+    """`open(**options)`: a page in a browser context of its own on `base_url`, with a
+    15-second default timeout; every context it opened closes on leaving."""
+    contexts = []
+
+    def open_page(**options) -> Page:
+        context = browser.new_context(base_url=base_url, viewport=viewport, **options)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    try:
+        yield open_page
+    finally:
+        for context in contexts:
+            context.close()
 
 
 def sign_in(page, login: str) -> None:

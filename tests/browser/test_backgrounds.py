@@ -25,7 +25,7 @@ from tests.browser.conftest import serve_app, sign_in
 from tests.browser.media_fixtures import CAPTURE_ROOMS
 from tests.browser.test_content_security_policy import RECORD_VIOLATIONS, violations
 from tests.browser.test_media import ROOM, SLOW, expect_playing
-from tests.conftest import RECORDINGS_BUCKET, files_settings, make_png
+from tests.conftest import RECORDINGS_BUCKET, files_settings, make_png, put_object
 
 SCREENSHOTS = os.environ.get("MEET_TEST_SCREENSHOTS")
 MODEL = Path(__file__).resolve().parents[2] / "static/vendor/mediapipe/selfie_segmenter.tflite"
@@ -138,11 +138,7 @@ def seed_background(server, s3, login: str, title: str) -> None:
         db.commit()
         key = file.key
     seed_room(server)
-    client = s3.client()
-    try:
-        client.put_object(Bucket=RECORDINGS_BUCKET, Key=key, Body=png)
-    finally:
-        client.close()
+    put_object(s3, key, png)
 
 
 PREVIEW_TRACK = "() => document.getElementById('preview-video').srcObject.getVideoTracks()[0].id"

@@ -28,9 +28,9 @@ from meet_web.models import (
     Room,
     User,
 )
-from tests.browser.conftest import serve_app
+from tests.browser.conftest import page_opener, serve_app
 from tests.browser.test_accessibility import check, sign_in_as
-from tests.conftest import RECORDINGS_BUCKET, recording_settings
+from tests.conftest import RECORDINGS_BUCKET, put_object, recording_settings
 
 # A folder to keep screenshots of the pages in, for looking at them; none: not taken.
 SCREENSHOTS = os.environ.get("MEET_TEST_SCREENSHOTS")
@@ -85,19 +85,8 @@ def store(s3):
 
 @pytest.fixture
 def open_page(browser, recording_server):
-    contexts = []
-
-    def make(**options) -> Page:
-        context = browser.new_context(
-            base_url=recording_server.url, viewport={"width": 1280, "height": 900}, **options
-        )
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
+    with page_opener(browser, recording_server.url, {"width": 1280, "height": 900}) as make:
+        yield make
 
 
 def saved_recording(server, store, body: bytes, *, language: str = "en-us") -> tuple[str, str]:
@@ -118,16 +107,7 @@ def saved_recording(server, store, body: bytes, *, language: str = "en-us") -> t
         db.add_all([owner, room, recording])
         db.commit()
         recording_id = str(recording.id)
-    client = store.client()
-    try:
-        client.put_object(
-            Bucket=RECORDINGS_BUCKET,
-            Key=f"recordings/{recording_id}.mp4",
-            Body=body,
-            ContentType="video/mp4",
-        )
-    finally:
-        client.close()
+    put_object(store, f"recordings/{recording_id}.mp4", body, ContentType="video/mp4")
     return login, recording_id
 
 

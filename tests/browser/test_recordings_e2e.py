@@ -34,10 +34,10 @@ from meet_web.models import (
     User,
 )
 from meet_web.models.share_link import RecordingShareLink
-from tests.browser.conftest import serve_app
+from tests.browser.conftest import page_opener, serve_app
 from tests.browser.test_accessibility import sign_in_as
 from tests.browser.test_share_link_browser import make_mp4
-from tests.conftest import RECORDINGS_BUCKET, recording_settings
+from tests.conftest import RECORDINGS_BUCKET, recording_settings, stored_keys
 
 SCREENSHOTS = os.environ.get("MEET_TEST_SCREENSHOTS")
 WEBHOOK = "/api/v1.0/rooms/webhooks-livekit/"
@@ -76,17 +76,8 @@ def video(s3, tmp_path) -> bytes:
 
 @pytest.fixture
 def new_page(browser, server):
-    contexts = []
-
-    def make() -> Page:
-        context = browser.new_context(base_url=server.url, viewport={"width": 1200, "height": 900})
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
+    with page_opener(browser, server.url, {"width": 1200, "height": 900}) as make:
+        yield make
 
 
 def a_french_owner_and_their_room(server) -> tuple[str, uuid.UUID]:
@@ -128,15 +119,6 @@ def notified(recording: Recording) -> Recording | None:
 
 def metadata_of(livekit, room_id) -> dict:
     return json.loads(livekit.room(str(room_id)).metadata or "{}")
-
-
-def stored_keys(s3, prefix: str) -> list[str]:
-    client = s3.client()
-    try:
-        listed = client.list_objects_v2(Bucket=RECORDINGS_BUCKET, Prefix=prefix)
-    finally:
-        client.close()
-    return [item["Key"] for item in listed.get("Contents", [])]
 
 
 def screenshot(page: Page, name: str) -> None:

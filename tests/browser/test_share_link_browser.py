@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from meet_web.models import AccessLevel, Recording, RecordingAccess, Role, Room, User
-from tests.browser.conftest import serve_app, sign_in
-from tests.conftest import RECORDINGS_BUCKET, recording_settings
+from tests.browser.conftest import page_opener, serve_app, sign_in
+from tests.conftest import RECORDINGS_BUCKET, put_object, recording_settings
 
 SCREENSHOTS = Path("/tmp")  # noqa: S108  (a fixed place to look at them)
 PLAYING = "(video) => video.readyState >= 2"
@@ -54,14 +54,6 @@ def video(s3, tmp_path) -> bytes:
     return make_mp4(tmp_path / "shared.mp4")
 
 
-def new_page(browser, server, **options):
-    context = browser.new_context(
-        base_url=server.url, viewport={"width": 1100, "height": 860}, **options
-    )
-    context.set_default_timeout(15_000)
-    return context, context.new_page()
-
-
 def saved_recording_of(server, s3, login: str, data: bytes) -> uuid.UUID:
     """A saved recording of a new room, owned by the signed-in `login`, its object stored."""
     with server.dbsession() as db:
@@ -78,27 +70,16 @@ def saved_recording_of(server, s3, login: str, data: bytes) -> uuid.UUID:
         db.add(recording)
         db.commit()
         recording_id = recording.id
-    client = s3.client()
-    try:
-        client.put_object(
-            Bucket=RECORDINGS_BUCKET,
-            Key=f"recordings/{recording_id}.mp4",
-            Body=data,
-            ContentType="video/mp4",
-        )
-    finally:
-        client.close()
+    put_object(s3, f"recordings/{recording_id}.mp4", data, ContentType="video/mp4")
     return recording_id
 
 
 def test_an_anonymous_browser_plays_a_shared_recording_until_it_is_revoked(
     browser, server, s3, video
 ):
-    owner_context, owner = new_page(
-        browser, server, permissions=["clipboard-read", "clipboard-write"]
-    )
-    holder_context, holder = new_page(browser, server)
-    try:
+    with page_opener(browser, server.url, {"width": 1100, "height": 860}) as new_page:
+        owner = new_page(permissions=["clipboard-read", "clipboard-write"])
+        holder = new_page()
         sign_in(owner, "dana")
         recording_id = saved_recording_of(server, s3, "dana", video)
 
@@ -145,6 +126,3 @@ def test_an_anonymous_browser_plays_a_shared_recording_until_it_is_revoked(
         holder.screenshot(path=str(SCREENSHOTS / "meet-share-link-revoked.png"), full_page=True)
         media = holder.request.get(f"{url}/media")
         assert media.status == 410
-    finally:
-        owner_context.close()
-        holder_context.close()

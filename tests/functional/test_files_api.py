@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from meet_web.files.lifecycle import readable_size
 from meet_web.models import File
-from tests.conftest import RECORDINGS_BUCKET, make_png, make_user
+from tests.conftest import RECORDINGS_BUCKET, make_png, make_user, stored_keys
 from tests.servers.smtp import closed_port
 
 FILES = "/api/v1.0/files/"
@@ -37,12 +37,7 @@ def rows(dbsession) -> list[File]:
 
 
 def keys(s3) -> list[str]:
-    client = s3.client()
-    try:
-        listed = client.list_objects_v2(Bucket=RECORDINGS_BUCKET)
-    finally:
-        client.close()
-    return sorted(item["Key"] for item in listed.get("Contents", []))
+    return sorted(stored_keys(s3))
 
 
 def create(client, filename="beach.png", status=201, **extra):

@@ -5,9 +5,7 @@ the rows; a store that fails keeps the rows for the next run."""
 from __future__ import annotations
 
 import logging
-import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select
@@ -16,23 +14,10 @@ from sqlalchemy.orm import Session
 from meet_web.models import File, User
 from meet_web.scripts import files as file_scripts
 from tests.conftest import RECORDINGS_BUCKET, files_settings, migrate
+from tests.functional.test_recordings_script import no_meet_environment, write_ini  # noqa: F401
 from tests.servers.smtp import closed_port
 
 NOW = datetime.now(UTC)
-
-
-def write_ini(path: Path, settings: dict) -> str:
-    lines = ["[app:main]", "use = egg:meet_web"]
-    lines += [f"{key} = {str(value).replace('%', '%%')}" for key, value in settings.items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return str(path)
-
-
-@pytest.fixture(autouse=True)
-def no_meet_environment(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("MEET_") and not name.startswith("MEET_TEST_"):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture

@@ -42,8 +42,8 @@ from meet_web.models import RecordingMode, RecordingStatus
 from meet_web.settings import SETTINGS_BY_NAME
 from tests.browser.conftest import serve_app
 from tests.conftest import ACTORS, ROOT, make_recording, make_room, make_user
+from tests.login_flow import http_sign_in
 from tests.permissions.matrix import by
-from tests.servers.oidc import complete_login
 
 NGINX = "/usr/sbin/nginx"
 SITE = Path(ROOT) / "deploy" / "nginx"
@@ -350,18 +350,7 @@ def seed(server) -> dict:
 
 def sign_in(base: str, login: str) -> requests.Session:
     """A browser after the real OIDC flow, through nginx."""
-    browser = requests.Session()
-    start = browser.get(
-        base + "/api/v1.0/authenticate/",
-        params={"returnTo": "/"},
-        allow_redirects=False,
-        timeout=TIMEOUT,
-    )
-    assert start.status_code == 302, start.text
-    callback = complete_login(start.headers["Location"], login)
-    assert callback.startswith(base + "/api/v1.0/callback/"), callback
-    done = browser.get(callback, allow_redirects=False, timeout=TIMEOUT)
-    assert done.status_code == 302, done.text
+    browser = http_sign_in(base, login, TIMEOUT)
     assert "meet_session" in browser.cookies
     return browser
 

@@ -15,26 +15,16 @@ from sqlalchemy import select
 
 from meet_web.models import Recording
 from meet_web.recording import RecordingConfig
-from tests.conftest import RECORDINGS_BUCKET, app_service, make_recording, make_room
+from tests.conftest import (
+    app_service,
+    make_recording,
+    make_room,
+    put_object,
+    stored_keys,
+)
 
 HX = {"HX-Request": "true"}
 MOMENT = datetime(2026, 1, 2, 12, 30, tzinfo=UTC)
-
-
-def put_object(s3, key: str, body: bytes = b"\x00\x00\x00\x18ftypmp42") -> None:
-    client = s3.client()
-    try:
-        client.put_object(Bucket=RECORDINGS_BUCKET, Key=key, Body=body)
-    finally:
-        client.close()
-
-
-def object_exists(s3, key: str) -> bool:
-    client = s3.client()
-    try:
-        return client.list_objects_v2(Bucket=RECORDINGS_BUCKET, Prefix=key).get("KeyCount", 0) > 0
-    finally:
-        client.close()
 
 
 def text(res) -> str:
@@ -292,7 +282,7 @@ def test_delete_without_javascript(client, cast, dbsession, s3):
     res = client.post(f"/recordings/{recording.id}/delete", {"page": "1"}, status=303)
     assert res.location == "http://localhost/recordings/"
     assert recordings_of(dbsession, cast) == []
-    assert not object_exists(s3, key)
+    assert not stored_keys(s3, key)
     listing = res.follow(status=200)
     assert "The recording has been deleted." in text(listing)
 
@@ -309,7 +299,7 @@ def test_delete_with_htmx_swaps_the_list(client, cast, dbsession, s3):
     assert "The recording has been deleted." in text(res)
     assert res.headers["Vary"].startswith("HX-Request")
     assert [r.id for r in recordings_of(dbsession, cast)] == [kept.id]
-    assert not object_exists(s3, key)
+    assert not stored_keys(s3, key)
 
 
 def test_delete_the_last_row_of_a_page_shows_the_page_before(recording_app, cast, dbsession):
@@ -353,7 +343,7 @@ def test_a_recording_that_has_not_ended_is_not_deleted(client, cast, dbsession, 
     assert "Only a recording that has ended can be deleted." in text(fragment)
     assert ids(fragment) == [str(recording.id)]
     assert [r.id for r in recordings_of(dbsession, cast)] == [recording.id]
-    assert object_exists(s3, key)
+    assert stored_keys(s3, key)
 
 
 def test_delete_needs_the_csrf_token(client, cast, dbsession, s3):
@@ -365,7 +355,7 @@ def test_delete_needs_the_csrf_token(client, cast, dbsession, s3):
     )
     assert res.content_type == "text/html"
     assert len(recordings_of(dbsession, cast)) == 1
-    assert object_exists(s3, key)
+    assert stored_keys(s3, key)
 
 
 def test_a_bad_page_hint_on_delete_returns_to_the_first_page(client, cast, dbsession):

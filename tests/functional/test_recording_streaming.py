@@ -22,19 +22,11 @@ from meet_web.recording.streaming import (
     RangeRequest,
     parse_range,
 )
-from tests.conftest import RECORDINGS_BUCKET, app_service, make_recording
+from tests.conftest import RECORDINGS_BUCKET, app_service, make_recording, put_object
 from tests.servers.livekit_fake import unused_url
 
 DATA = bytes(range(256)) * 1000  # 256,000 bytes, each offset recognisable
 SIZE = len(DATA)
-
-
-def put_object(s3, key: str, body: bytes) -> None:
-    client = s3.client()
-    try:
-        client.put_object(Bucket=RECORDINGS_BUCKET, Key=key, Body=body)
-    finally:
-        client.close()
 
 
 def head_object(s3, key: str) -> dict:

@@ -54,6 +54,15 @@ def deliver(client, livekit, event, status=200):
     return client.post(WEBHOOK, body, headers=headers, status=status)
 
 
+def completed_egress_of(dbsession, cast, livekit, accesses=None, **fields):
+    """(egress, recording): a completed egress of the cast's room and its recording
+    (`accesses` {user: role}, the owner's by default)."""
+    egress = livekit.add_egress(str(cast.room.id), status=api.EGRESS_COMPLETE)
+    accesses = accesses or {cast.owner: "owner"}
+    recording = make_recording(dbsession, cast.room, accesses, worker_id=egress.egress_id, **fields)
+    return egress, recording
+
+
 @pytest.fixture
 def recorder(recording_app, cast, livekit):
     """The owner, signed in on an app that records, their room live in LiveKit."""
@@ -431,10 +440,7 @@ def test_ended_before_the_egress_id_is_stored(recording_app, cast, dbsession, li
 def test_matched_by_egress_id_without_a_path(recording_app, cast, dbsession, livekit, smtp):
     livekit.add_room(str(cast.room.id))
     client = recording_app()
-    egress = livekit.add_egress(str(cast.room.id), status=api.EGRESS_COMPLETE)
-    recording = make_recording(
-        dbsession, cast.room, {cast.owner: "owner"}, status="stopped", worker_id=egress.egress_id
-    )
+    egress, recording = completed_egress_of(dbsession, cast, livekit, status="stopped")
     deliver(client, livekit, livekit.event("egress_ended", egress=egress.egress_id))
     dbsession.expire_all()
     assert dbsession.get(Recording, recording.id).status == "notification_succeeded"
@@ -468,13 +474,12 @@ def test_every_owner_in_their_language_and_time_zone(recording_app, cast, dbsess
     cast.administrator.timezone = "America/New_York"
     dbsession.flush()
     client = recording_app(**{"recording.expiration_days": "7"})
-    egress = livekit.add_egress(str(cast.room.id), status=api.EGRESS_COMPLETE)
-    recording = make_recording(
+    egress, recording = completed_egress_of(
         dbsession,
-        cast.room,
+        cast,
+        livekit,
         {cast.owner: "owner", cast.administrator: "owner", cast.member: "administrator"},
         status="active",
-        worker_id=egress.egress_id,
         created_at=datetime(2026, 7, 14, 21, 30, tzinfo=UTC),
     )
     deliver(client, livekit, livekit.event("egress_ended", egress=egress.egress_id))
@@ -493,10 +498,7 @@ def test_every_owner_in_their_language_and_time_zone(recording_app, cast, dbsess
 
 def test_download_base_url_makes_the_link(recording_app, cast, dbsession, livekit, smtp):
     client = recording_app(**{"recording.download_base_url": "https://meet.example.org/r/"})
-    egress = livekit.add_egress(str(cast.room.id), status=api.EGRESS_COMPLETE)
-    recording = make_recording(
-        dbsession, cast.room, {cast.owner: "owner"}, status="active", worker_id=egress.egress_id
-    )
+    egress, recording = completed_egress_of(dbsession, cast, livekit, status="active")
     deliver(client, livekit, livekit.event("egress_ended", egress=egress.egress_id))
     [mail] = smtp.wait_for(1)
     assert f"https://meet.example.org/r/{recording.id}" in mail.text
@@ -510,10 +512,7 @@ def test_smtp_down_leaves_it_saved_until_resent(
     from tests.conftest import recording_settings
 
     down = recording_app(**{"mail.port": str(closed_port())})
-    egress = livekit.add_egress(str(cast.room.id), status=api.EGRESS_COMPLETE)
-    recording = make_recording(
-        dbsession, cast.room, {cast.owner: "owner"}, status="active", worker_id=egress.egress_id
-    )
+    egress, recording = completed_egress_of(dbsession, cast, livekit, status="active")
     deliver(down, livekit, livekit.event("egress_ended", egress=egress.egress_id))
     dbsession.expire_all()
     assert dbsession.get(Recording, recording.id).status == RecordingStatus.SAVED
@@ -539,9 +538,8 @@ def test_smtp_down_leaves_it_saved_until_resent(
 
 def test_a_recording_without_owner_stays_saved(recording_app, cast, dbsession, livekit, smtp):
     client = recording_app()
-    egress = livekit.add_egress(str(cast.room.id), status=api.EGRESS_COMPLETE)
-    recording = make_recording(
-        dbsession, cast.room, {cast.member: "member"}, status="active", worker_id=egress.egress_id
+    egress, recording = completed_egress_of(
+        dbsession, cast, livekit, {cast.member: "member"}, status="active"
     )
     deliver(client, livekit, livekit.event("egress_ended", egress=egress.egress_id))
     dbsession.expire_all()
@@ -632,10 +630,7 @@ def test_no_recording_controls_when_recording_is_off(testapp, cast):
 def test_the_egress_file_result_gives_the_duration(recording_app, cast, dbsession, livekit, smtp):
     livekit.add_room(str(cast.room.id))
     client = recording_app()
-    egress = livekit.add_egress(str(cast.room.id), status=api.EGRESS_COMPLETE)
-    recording = make_recording(
-        dbsession, cast.room, {cast.owner: "owner"}, status="stopped", worker_id=egress.egress_id
-    )
+    egress, recording = completed_egress_of(dbsession, cast, livekit, status="stopped")
     info = api.EgressInfo()
     info.CopyFrom(egress)
     info.file_results.add(filename=f"recordings/{recording.id}.mp4", duration=754 * 10**9)

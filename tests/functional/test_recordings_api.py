@@ -11,28 +11,11 @@ import requests
 
 from meet_web.models import Recording, RecordingStatus
 from tests.api_checks import UUID, assert_error
-from tests.conftest import RECORDINGS_BUCKET, make_recording, make_room
+from tests.conftest import RECORDINGS_BUCKET, make_recording, make_room, put_object, stored_keys
 from tests.servers.livekit_fake import unused_url
 
 RECORDINGS = "/api/v1.0/recordings/"
 MEDIA_AUTH = "/api/v1.0/recordings/media-auth/"
-
-
-def put_object(s3, key: str, body: bytes = b"\x00\x00\x00\x18ftypmp42") -> None:
-    client = s3.client()
-    try:
-        client.put_object(Bucket=RECORDINGS_BUCKET, Key=key, Body=body)
-    finally:
-        client.close()
-
-
-def object_exists(s3, key: str) -> bool:
-    client = s3.client()
-    try:
-        listed = client.list_objects_v2(Bucket=RECORDINGS_BUCKET, Prefix=key)
-        return listed.get("KeyCount", 0) > 0
-    finally:
-        client.close()
 
 
 @pytest.fixture
@@ -130,7 +113,7 @@ def test_delete_removes_the_row_then_the_object(api, cast, dbsession, s3):
     api.delete(f"{RECORDINGS}{recording_id}/", status=204)
     dbsession.expire_all()
     assert dbsession.get(Recording, recording_id) is None
-    assert not object_exists(s3, key)
+    assert not stored_keys(s3, key)
 
 
 @pytest.mark.parametrize("status", ["initiated", "active"])
@@ -141,7 +124,7 @@ def test_only_final_statuses_are_deleted(api, cast, dbsession, s3, status):
     assert_error(api.delete(f"{RECORDINGS}{recording.id}/", status=403), 403)
     dbsession.expire_all()
     assert dbsession.get(Recording, recording.id) is not None
-    assert object_exists(s3, f"recordings/{recording.id}.mp4")
+    assert stored_keys(s3, f"recordings/{recording.id}.mp4")
 
 
 def test_delete_with_s3_down_is_logged_and_the_row_gone(recording_app, cast, dbsession, caplog):

@@ -27,7 +27,7 @@ from meet_web.models import Recording, RecordingAccess, RecordingShareLink, Reco
 from meet_web.recording import RecordingConfig, Recordings, RecordingStorage
 from meet_web.recording.maintenance import RecordingMaintenance
 from meet_web.scripts.resend_notifications import resend_saved
-from tests.conftest import RECORDINGS_BUCKET, app_service, make_recording
+from tests.conftest import app_service, make_recording, put_object, stored_keys
 from tests.functional.test_recordings import (
     deliver,
     eventually,
@@ -46,21 +46,7 @@ STORE_DOWN = "The recording store cannot be reached; try again in a few seconds.
 LINKS = "http://localhost/recordings"
 
 
-def put_object(s3, key: str, body: bytes = b"\x00\x00\x00\x18ftypmp42 media") -> None:
-    client = s3.client()
-    try:
-        client.put_object(Bucket=RECORDINGS_BUCKET, Key=key, Body=body)
-    finally:
-        client.close()
-
-
-def stored(s3) -> set[str]:
-    client = s3.client()
-    try:
-        listing = client.list_objects_v2(Bucket=RECORDINGS_BUCKET)
-    finally:
-        client.close()
-    return {item["Key"] for item in listing.get("Contents", [])}
+MEDIA = b"\x00\x00\x00\x18ftypmp42 media"
 
 
 def owner_accesses(dbsession, recording_ids) -> int:
@@ -162,7 +148,7 @@ def test_livekit_slow_at_start(slow_livekit, cast, dbsession, livekit, s3, smtp)
     livekit.set_egress_status(late.egress_id, api.EGRESS_ACTIVE)
     deliver(slow_livekit, livekit, livekit.event("egress_updated", egress=late.egress_id))
     assert livekit.egress(late.egress_id).status == api.EGRESS_ENDING
-    put_object(s3, f"recordings/{failed.id}.mp4")  # what it wrote before it stopped
+    put_object(s3, f"recordings/{failed.id}.mp4", MEDIA)  # what it wrote before it stopped
     livekit.set_egress_status(late.egress_id, api.EGRESS_COMPLETE)
     deliver(slow_livekit, livekit, livekit.event("egress_ended", egress=late.egress_id))
     assert reread(dbsession, failed).status == RecordingStatus.FAILED_TO_START
@@ -173,7 +159,7 @@ def test_livekit_slow_at_start(slow_livekit, cast, dbsession, livekit, s3, smtp)
 
     # a failed recording is final: its owner deletes it, and its object goes too
     slow_livekit.delete(f"/api/v1.0/recordings/{failed.id}/", status=204)
-    assert stored(s3) == set()
+    assert set(stored_keys(s3)) == set()
 
 
 def test_livekit_slow_at_stop_then_the_egress_completes(
@@ -303,7 +289,7 @@ def store_down(down_store_app, cast):
 @pytest.fixture
 def saved(dbsession, cast, s3):
     recording = make_recording(dbsession, cast.room, {cast.owner: "owner"})
-    put_object(s3, f"recordings/{recording.id}.mp4")
+    put_object(s3, f"recordings/{recording.id}.mp4", MEDIA)
     return recording
 
 
@@ -351,7 +337,7 @@ def test_store_down_on_delete_from_the_pages(
     listing = res if htmx else res.follow()
     assert "The recording has been deleted." in listing.text
     assert reread(dbsession, recording_id) is None
-    assert stored(s3) == {key}
+    assert set(stored_keys(s3)) == {key}
 
     app = recording_app().app
     maintenance = RecordingMaintenance(
@@ -360,7 +346,7 @@ def test_store_down_on_delete_from_the_pages(
         sessions_on(connection),
     )
     assert maintenance.clean_strays(now=utcnow() + LATER).done == [key]
-    assert stored(s3) == set()
+    assert set(stored_keys(s3)) == set()
 
 
 # -- SMTP refusing or stalled --------------------------------------------------------------------

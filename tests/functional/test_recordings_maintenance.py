@@ -18,7 +18,14 @@ from meet_web.models import Recording, RecordingAccess, RecordingShareLink, Role
 from meet_web.recording import RecordingConfig, RecordingStorage
 from meet_web.recording.maintenance import FAILURES_IN_A_ROW, RecordingMaintenance
 from meet_web.scripts import clean_recordings
-from tests.conftest import RECORDINGS_BUCKET, app_service, make_recording, migrate
+from tests.conftest import (
+    RECORDINGS_BUCKET,
+    app_service,
+    make_recording,
+    migrate,
+    put_object,
+    stored_keys,
+)
 from tests.functional.test_recordings_script import no_meet_environment, write_ini  # noqa: F401
 from tests.servers.smtp import closed_port
 
@@ -26,21 +33,12 @@ LATER = timedelta(hours=2)  # past the default safety margin of an hour
 
 
 def objects(s3) -> set[str]:
-    client = s3.client()
-    try:
-        listing = client.list_objects_v2(Bucket=RECORDINGS_BUCKET)
-    finally:
-        client.close()
-    return {item["Key"] for item in listing.get("Contents", [])}
+    return set(stored_keys(s3))
 
 
 def put(s3, *keys: str) -> None:
-    client = s3.client()
-    try:
-        for key in keys:
-            client.put_object(Bucket=RECORDINGS_BUCKET, Key=key, Body=b"media")
-    finally:
-        client.close()
+    for key in keys:
+        put_object(s3, key, b"media")
 
 
 @pytest.fixture

@@ -14,18 +14,10 @@ from sqlalchemy import func, select, text, update
 
 from meet_web.models import RecordingShareLink
 from tests.api_checks import BAD_BODIES, UUID, assert_bad_body, assert_error
-from tests.conftest import RECORDINGS_BUCKET, make_recording, make_room
+from tests.conftest import make_recording, make_room, put_object
 
 DATA = bytes(range(256)) * 64  # 16,384 bytes, each offset recognisable
 TOKEN_IN_URL = re.compile(r"^http://localhost/recordings/shared/([A-Za-z0-9_-]{43})$")
-
-
-def put_object(s3, key: str, body: bytes = DATA) -> None:
-    client = s3.client()
-    try:
-        client.put_object(Bucket=RECORDINGS_BUCKET, Key=key, Body=body)
-    finally:
-        client.close()
 
 
 def links_url(recording) -> str:
@@ -53,7 +45,7 @@ def holder(recording_app):
 @pytest.fixture
 def saved(dbsession, cast, s3):
     recording = make_recording(dbsession, cast.room, {cast.owner: "owner"})
-    put_object(s3, f"recordings/{recording.id}.mp4")
+    put_object(s3, f"recordings/{recording.id}.mp4", DATA)
     return recording
 
 
@@ -67,6 +59,12 @@ def share(api, recording, **body) -> tuple[dict, str]:
 
 def shared_path(token: str) -> str:
     return f"/recordings/shared/{token}"
+
+
+def owned_recording_made_days_ago(dbsession, cast, days: int):
+    """A recording of the cast's room, the owner's, made `days` days ago."""
+    created_at = datetime.now(UTC) - timedelta(days=days)
+    return make_recording(dbsession, cast.room, {cast.owner: "owner"}, created_at=created_at)
 
 
 def expire(dbsession, link_id: str) -> None:
@@ -156,12 +154,7 @@ def test_expiry_bounded_by_the_recordings_expiration(recording_app, cast, dbsess
     assert res.json == {"expires_in_days": ["Ensure this value is less than or equal to 10."]}
     assert link_count(dbsession) == 0
     # Made 8 days ago, the recording expires in 2: so does a link asked for 7.
-    older = make_recording(
-        dbsession,
-        cast.room,
-        {cast.owner: "owner"},
-        created_at=datetime.now(UTC) - timedelta(days=8),
-    )
+    older = owned_recording_made_days_ago(dbsession, cast, 8)
     body = client.post_json(links_url(older), {"expires_in_days": 7}, status=201).json
     assert parse_time(body["expires_at"]) == older.created_at + timedelta(days=10)
 
@@ -339,12 +332,7 @@ def test_an_expired_link(api, holder, saved, dbsession):
 def test_a_link_to_a_recording_that_expired(recording_app, holder, cast, dbsession, s3):
     owner = recording_app(**{"recording.expiration_days": "10"})
     owner.login_as(cast.owner)
-    recording = make_recording(
-        dbsession,
-        cast.room,
-        {cast.owner: "owner"},
-        created_at=datetime.now(UTC) - timedelta(days=9),
-    )
+    recording = owned_recording_made_days_ago(dbsession, cast, 9)
     _, token = share(owner, recording)
     sharer = recording_app(**{"recording.expiration_days": "10"})
     sharer.get(shared_path(token), status=200)
@@ -445,12 +433,7 @@ def test_media_auth_with_an_expired_link_or_recording(recording_app, cast, dbses
 
     owner = app("10")
     owner.login_as(cast.owner)
-    recording = make_recording(
-        dbsession,
-        cast.room,
-        {cast.owner: "owner"},
-        created_at=datetime.now(UTC) - timedelta(days=9),
-    )
+    recording = owned_recording_made_days_ago(dbsession, cast, 9)
     body, token = share(owner, recording)
     media_auth(app("10"), recording, token, status=200)
     media_auth(app("5"), recording, token, status=410)  # the recording expired
@@ -598,7 +581,7 @@ def test_revoke_an_unknown_link_from_the_page(api, saved, dbsession):
 def test_the_holder_of_a_link_to_another_room(api, holder, cast, dbsession, s3):
     other_room = make_room(dbsession, "Other Room", cast.owner)
     recording = make_recording(dbsession, other_room, {cast.owner: "owner"})
-    put_object(s3, f"recordings/{recording.id}.mp4")
+    put_object(s3, f"recordings/{recording.id}.mp4", DATA)
     _, token = share(api, recording)
     page = holder.get(shared_path(token), status=200).html
     assert page.find("h1").get_text(strip=True) == "Other Room"

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, delete
 from sqlalchemy.orm import Session
 
 from meet_web.models import AccessLevel, ResourceAccess, Role, Room, User
-from tests.servers.oidc import complete_login
+from tests.login_flow import http_sign_in
 
 pytestmark = [
     pytest.mark.multiprocess,
@@ -118,19 +118,7 @@ def committed(app, settings):
 
 def sign_in(base: str, login: str) -> requests.Session:
     """The real OIDC flow against the session's provider, ending on `base`."""
-    browser = requests.Session()
-    start = browser.get(
-        base + "/api/v1.0/authenticate/",
-        params={"returnTo": "/"},
-        allow_redirects=False,
-        timeout=TIMEOUT,
-    )
-    assert start.status_code == 302, start.text
-    callback = complete_login(start.headers["Location"], login)
-    assert callback.startswith(base + "/api/v1.0/callback/"), callback
-    done = browser.get(callback, allow_redirects=False, timeout=TIMEOUT)
-    assert done.status_code == 302, done.text
-    return browser
+    return http_sign_in(base, login, TIMEOUT)
 
 
 def test_guest_knocks_on_one_process_owner_admits_on_the_other(settings, committed, livekit):

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from meet_web.models import File
-from tests.conftest import ACTORS, RECORDINGS_BUCKET, make_png
+from tests.conftest import ACTORS, make_png, put_object
 from tests.permissions.matrix import by
 
 FILES = "/api/v1.0/files/"
@@ -31,14 +31,6 @@ def client(files_app):
     return files_app()
 
 
-def store(s3, key: str, content: bytes) -> None:
-    s3_client = s3.client()
-    try:
-        s3_client.put_object(Bucket=RECORDINGS_BUCKET, Key=key, Body=content)
-    finally:
-        s3_client.close()
-
-
 @pytest.fixture
 def ready_file(cast, dbsession, s3, client):
     png = make_png()
@@ -52,7 +44,7 @@ def ready_file(cast, dbsession, s3, client):
     )
     dbsession.add(file)
     dbsession.flush()
-    store(s3, file.key, png)
+    put_object(s3, file.key, png)
     return file
 
 
@@ -61,7 +53,7 @@ def pending_file(cast, dbsession, s3, client):
     file = File(creator_id=cast.owner.id, filename="beach.png", title="beach")
     dbsession.add(file)
     dbsession.flush()
-    store(s3, file.temporary_key, make_png())
+    put_object(s3, file.temporary_key, make_png())
     return file
 
 

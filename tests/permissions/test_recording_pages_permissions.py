@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from meet_web.models import Recording
-from tests.conftest import ACTORS, RECORDINGS_BUCKET, make_recording
+from tests.conftest import ACTORS, make_recording, put_object
 from tests.permissions.matrix import by
 
 HX = {"HX-Request": "true"}
@@ -70,11 +70,7 @@ def roles(cast) -> dict:
 @pytest.fixture
 def recording(dbsession, cast, s3):
     made = make_recording(dbsession, cast.room, roles(cast), status="saved")
-    client = s3.client()
-    try:
-        client.put_object(Bucket=RECORDINGS_BUCKET, Key=f"recordings/{made.id}.mp4", Body=BYTES)
-    finally:
-        client.close()
+    put_object(s3, f"recordings/{made.id}.mp4", BYTES)
     return made
 
 

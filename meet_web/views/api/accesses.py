@@ -6,6 +6,7 @@ from ...models import ResourceAccess, Role, Room, User
 from ...openapi import PAGING, operation
 from ...resources import AccessContainer, AccessResource, RoomResource
 from ...security.permissions import MANAGER_ROLES, Permission
+from ...services import audit
 from ...services.errors import Refused
 from ...services.rooms import add_member, change_role, remove_member
 from ...validation import MISSING, Body, Choice, Uuid, ValidationError, check_page, page_params
@@ -74,6 +75,7 @@ class AccessCollectionApi:
             raise Refused("You must be administrator or owner of a room to add accesses to it.")
         role = Role.MEMBER if role is MISSING else role
         access = add_member(db, room, room_context.role, user, role)
+        audit.record_access(self.request, audit.ACCESS_GRANT, access)
         self.request.response.status = 201
         return access_json(access)
 
@@ -100,6 +102,7 @@ class AccessApi:
         role = values["role"]
         access = self.context.access
         if role is not MISSING:
+            before = access.role
             change_role(
                 self.request.dbsession,
                 access,
@@ -107,10 +110,15 @@ class AccessApi:
                 self.context.actor_role,
                 role,
             )
+            if access.role != before:
+                audit.record_access(self.request, audit.ACCESS_CHANGE, access, {"from": before})
         return access_json(access)
 
     @view_config(request_method="DELETE", permission=Permission.ACCESS_DELETE)
     @operation("Remove an access", responses={204: None}, tag="accesses")
     def delete(self):
-        remove_member(self.request.dbsession, self.context.access, self.request.identity.user_id)
+        access = self.context.access
+        # before the row goes; a refusal aborts the transaction, and the event with it
+        audit.record_access(self.request, audit.ACCESS_REVOKE, access)
+        remove_member(self.request.dbsession, access, self.request.identity.user_id)
         return HTTPNoContent()

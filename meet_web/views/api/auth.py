@@ -10,6 +10,7 @@ from pyramid.view import view_config
 from ...openapi import Query, operation
 from ...resources import ApiRoot
 from ...security.oidc import LoginError
+from ...services import audit
 from ...services.ephemeral import EphemeralStore
 from ...services.users import LoginRules, UnknownUser, user_from_claims
 from ..errors import page_error
@@ -44,6 +45,21 @@ def safe_return_to(value: str | None) -> str:
     # A header holds only ASCII: `/€` would fail to encode. Percent-encoding cannot
     # turn the path into another host: it makes no slash, backslash or control character.
     return quote(value, safe=URL_SAFE)
+
+
+def _record_failed_sign_in(request, reason: str, claims: dict | None = None) -> None:
+    """The refusal is kept (its answer is a 400, which would abort the transaction);
+    nothing else was written before it."""
+    claims = claims or {}
+    audit.record(
+        request,
+        audit.SIGN_IN_FAILED,
+        target_type="user",
+        target_id=str(claims.get("sub") or "")[:64],
+        changes={"reason": reason, "email": claims.get("email")},
+        actor=audit.ANONYMOUS,
+    )
+    audit.keep_despite_refusal(request)
 
 
 def callback_url(request) -> str:
@@ -116,10 +132,13 @@ def callback(request):
         )
     except LoginError as exc:
         log.info("login refused: %s", exc)
+        _record_failed_sign_in(request, "provider")
         return page_error(request, 400, "Sign-in failed", LOGIN_FAILED_MESSAGE)
     except UnknownUser as exc:  # our own words: they tell the person what to do
         log.info("login refused: %s", exc)
+        _record_failed_sign_in(request, str(exc), login.claims)
         return page_error(request, 400, "Sign-in failed", str(exc))
+    audit.record(request, audit.SIGN_IN, target_type="user", target_id=user.id, actor=user)
     headers = remember(request, user.id)
     return HTTPFound(
         location=request.application_url + safe_return_to(login.return_to), headers=headers
@@ -135,6 +154,9 @@ def callback(request):
 )
 @operation("Sign out (a browser step)", responses={302: None}, tag="auth", html_errors=True)
 def logout(request):
+    if request.identity is not None and request.identity.user_id is not None:
+        user_id = request.identity.user_id
+        audit.record(request, audit.SIGN_OUT, target_type="user", target_id=user_id)
     headers = forget(request)
     home = request.application_url + "/"
     location = request.registry["oidc"].logout_url(home) or home

@@ -187,8 +187,9 @@ def clean_filename(value: str) -> str:
     return re.split(r"[\\/]", value)[-1].strip()
 
 
-@view_defaults(context=FileContainer, route_name="api", renderer="json")
-class FileCollectionApi:
+class FilesView:
+    """A view of users' files: their settings at hand, and a 404 while they are off."""
+
     def __init__(self, context, request):
         self.context, self.request = context, request
         self.config: FilesConfig = request.service(FilesConfig)
@@ -197,6 +198,9 @@ class FileCollectionApi:
         if not self.config.enabled:
             raise HTTPNotFound()
 
+
+@view_defaults(context=FileContainer, route_name="api", renderer="json")
+class FileCollectionApi(FilesView):
     @view_config(request_method="GET", permission=Permission.AUTHENTICATED)
     @operation(
         "The caller's files, newest change first (`files.enabled`)",
@@ -318,11 +322,7 @@ def media_path_pattern(config: FilesConfig) -> re.Pattern:
 
 
 @view_defaults(context=FileResource, route_name="api", renderer="json")
-class FileApi:
-    def __init__(self, context, request):
-        self.context, self.request = context, request
-        self.config: FilesConfig = request.service(FilesConfig)
-
+class FileApi(FilesView):
     @view_config(request_method="GET", permission=Permission.FILE_VIEW)
     @operation("One of the caller's files", responses={200: FILE_SCHEMA}, tag="files")
     def retrieve(self):

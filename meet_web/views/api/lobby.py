@@ -8,6 +8,7 @@ from pyramid.view import view_config, view_defaults
 from ...openapi import operation
 from ...resources import RoomResource
 from ...security.permissions import Permission
+from ...services import audit
 from ...services.errors import NotFound, Refused
 from ...services.lobby import (
     Lobby,
@@ -107,6 +108,13 @@ class LobbyApi:
             self.lobby.decide(self.context.id, str(participant), allow=allow)
         except ParticipantNotFound as exc:
             raise NotFound("Participant not found.", key="message") from exc
+        audit.record(
+            self.request,
+            audit.LOBBY_ADMIT if allow else audit.LOBBY_DENY,
+            target_type="participant",
+            target_id=participant,
+            changes={"room": self.context.id},
+        )
         return {"message": "Participant was updated."}
 
     @view_config(

@@ -16,6 +16,7 @@ from ...models import ResourceAccess, Role, User
 from ...openapi import operation
 from ...resources import RoomResource
 from ...security.permissions import Permission
+from ...services import audit
 from ...services.errors import NotFound, Refused
 from ...services.livekit import LiveKitError, LiveKitGateway, LiveKitNotFound
 from ...services.lobby import Lobby
@@ -197,6 +198,13 @@ class ParticipantApi:
         target = IDENTITY_BODY.parse(self.request)["participant_identity"]
         self.request.service(Lobby).participant_removed(self.context.room.id, target)
         self.livekit.remove_participant(self.room_name, target)
+        audit.record(
+            self.request,
+            audit.PARTICIPANT_REMOVE,
+            target_type="participant",
+            target_id=target,
+            changes={"room": self.context.room.id},
+        )
         return SUCCESS
 
     @view_config(name="end-meeting", request_method="POST", permission=Permission.ROOM_MANAGE)
@@ -242,6 +250,13 @@ class ParticipantApi:
             room.accesses.append(ResourceAccess(user=user, role=role))
         else:
             access.role = role
+        audit.record(
+            self.request,
+            audit.PARTICIPANT_PROMOTE,
+            target_type="user",
+            target_id=user.id,
+            changes={"room": room.id, "role": role, "from": current},
+        )
         self.request.dbsession.flush()
         try:
             self.livekit.update_participant(

@@ -37,6 +37,7 @@ from ...recording.storage_events import (
 from ...resources import RecordingContainer, RecordingResource, RoomResource
 from ...resources.recordings import load_recording
 from ...security.permissions import Permission
+from ...services import audit
 from ...services.errors import DomainError, NotFound, Refused
 from ...validation import MISSING, Body, Choice, Fields, String, check_page, page_params
 from .serializers import object_schema, page_json, page_schema
@@ -189,9 +190,16 @@ class RoomRecordingApi:
         fields.check()
         self._check_manager()
         room = self.context.room
-        slug = room.slug  # start commits: the room's attributes expire
-        self.recordings.start(
+        room_id, slug = room.id, room.slug  # start commits: the room's attributes expire
+        recording_id = self.recordings.start(
             self.request, room, self.request.identity.user_id, mode, values["options"] or {}
+        )
+        audit.record(
+            self.request,
+            audit.RECORDING_START,
+            target_type="recording",
+            target_id=recording_id,
+            changes={"room": room_id, "mode": mode},
         )
         self.request.response.status = 201
         return {"message": f"Recording successfully started for room {slug}"}
@@ -207,7 +215,14 @@ class RoomRecordingApi:
         self._check_manager()
         room = self.context.room
         slug = room.slug
-        self.recordings.stop(self.request, room)
+        status = self.recordings.stop(self.request, room)
+        audit.record(
+            self.request,
+            audit.RECORDING_STOP,
+            target_type="room",
+            target_id=room.id,
+            changes={"status": status},
+        )
         return {"message": f"Recording stopped for room {slug}."}
 
 
@@ -272,6 +287,13 @@ class RecordingApi:
         if not recording.is_final:
             raise Refused("You do not have permission to perform this action.")
         key = recording.key(self.request.service(RecordingConfig).output_folder)
+        audit.record(
+            self.request,
+            audit.RECORDING_DELETE,
+            target_type="recording",
+            target_id=recording.id,
+            changes={"room": recording.room_id, "mode": recording.mode},
+        )
         self.request.dbsession.delete(recording)
         self.request.dbsession.flush()
         after_commit(self.request, delete_object, self.request.service(RecordingStorage), key)

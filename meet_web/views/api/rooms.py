@@ -10,6 +10,7 @@ from ...models.room import NAME_MAX_LENGTH
 from ...openapi import PAGING, Query, operation
 from ...resources import RoomContainer, RoomResource, UnregisteredRoom
 from ...security.permissions import MANAGER_ROLES, Permission
+from ...services import audit
 from ...services.livekit import LiveKitGateway
 from ...services.lobby import removed_key
 from ...services.rooms import RoomDefaults, create_room, update_room
@@ -76,6 +77,23 @@ def sync_after_commit(request, room) -> None:
     )
 
 
+def rooms_page_of(db, user_id, page: int, size: int, *options) -> tuple[list[Room], int]:
+    """One page of the rooms the user has a role on, by name, and how many there are
+    (a page past the last one is refused before the offset reaches the database)."""
+    mine = select(ResourceAccess.resource_id).where(ResourceAccess.user_id == user_id)
+    count = db.scalar(select(func.count()).select_from(Room).where(Room.id.in_(mine)))
+    check_page(page, size, count)
+    rooms = db.scalars(
+        select(Room)
+        .where(Room.id.in_(mine))
+        .options(*options)
+        .order_by(Room.name, Room.id)
+        .limit(size)
+        .offset((page - 1) * size)
+    ).all()
+    return list(rooms), count
+
+
 @view_defaults(context=RoomContainer, route_name="api", renderer="json")
 class RoomCollectionApi:
     def __init__(self, context, request):
@@ -95,18 +113,9 @@ class RoomCollectionApi:
         identity = request.identity
         if identity is None or identity.user_id is None:
             return page_json(request, [], 0, page, size)
-        mine = select(ResourceAccess.resource_id).where(ResourceAccess.user_id == identity.user_id)
-        db = request.dbsession
-        count = db.scalar(select(func.count()).select_from(Room).where(Room.id.in_(mine)))
-        check_page(page, size, count)  # before the offset reaches the database
-        rooms = db.scalars(
-            select(Room)
-            .where(Room.id.in_(mine))
-            .options(selectinload(Room.accesses))
-            .order_by(Room.name, Room.id)
-            .limit(size)
-            .offset((page - 1) * size)
-        ).all()
+        rooms, count = rooms_page_of(
+            request.dbsession, identity.user_id, page, size, selectinload(Room.accesses)
+        )
         items = [room_for_caller(request, RoomResource(r, self.context)) for r in rooms]
         return page_json(request, items, count, page, size)
 
@@ -126,6 +135,7 @@ class RoomCollectionApi:
             self.request.service(RoomDefaults),
             **values,
         )
+        audit.record_room(self.request, audit.ROOM_CREATE, room, {"name": room.name})
         if callback_id is not MISSING:
             after_commit(self.request, remember_created_room, self.request, callback_id, room.slug)
         self.request.response.status = 201
@@ -183,6 +193,8 @@ class RoomApi:
     def update(self):
         values = ROOM_BODY.parse(self.request, partial=self.request.method == "PATCH")
         changed = update_room(self.request.dbsession, self.context.room, **values)
+        given = {key: value for key, value in values.items() if value is not MISSING}
+        audit.record_room(self.request, audit.ROOM_UPDATE, self.context.room, given)
         if changed:
             sync_after_commit(self.request, self.context.room)
         return room_for_caller(self.request, self.context)
@@ -190,6 +202,7 @@ class RoomApi:
     @view_config(request_method="DELETE", permission=Permission.ROOM_DELETE)
     @operation("Delete a room (owners)", responses={204: None}, tag="rooms")
     def delete(self):
+        audit.record_room(self.request, audit.ROOM_DELETE, self.context.room)
         self.request.dbsession.delete(self.context.room)
         self.request.dbsession.flush()
         return HTTPNoContent()

@@ -7,6 +7,7 @@ import logging
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from ...metrics import count_webhook_event
 from ...openapi import operation
 from ...resources import RoomContainer
 from ...services.livekit import CONNECTION_TEST_PREFIX, InvalidWebhook, LiveKitGateway
@@ -66,6 +67,7 @@ def livekit_webhook(request):
     except InvalidWebhook as exc:
         log.warning("LiveKit webhook refused: %s", exc)
         return answer(request, 400, "error")
+    count_webhook_event(delivery.event)
     room_name = delivery.room_name
     if room_name.startswith(CONNECTION_TEST_PREFIX):
         return answer(request, 200, "success")

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config, view_defaults
-from sqlalchemy import func, select
 
-from ...models import AccessLevel, ResourceAccess, Room, User
+from ...models import AccessLevel, User
 from ...openapi import PAGING, operation
 from ...resources import ExternalRoom, ExternalRoomContainer, MissingExternalRoom
 from ...resources.rooms import MISSING_ROOM
 from ...security.permissions import Permission
+from ...services import audit
 from ...services.applications import (
     ExternalApiConfig,
     check_access_level,
@@ -22,8 +22,8 @@ from ...services.applications import (
 )
 from ...services.errors import NotFound
 from ...services.rooms import RoomDefaults, update_room
-from ...validation import MISSING, Body, Choice, RoomConfiguration, check_page, page_params
-from ..api.rooms import sync_after_commit
+from ...validation import MISSING, Body, Choice, RoomConfiguration, page_params
+from ..api.rooms import rooms_page_of, sync_after_commit
 from ..api.serializers import page_json, page_schema
 from .serializers import EXTERNAL_ROOM_SCHEMA, external_room_json
 
@@ -62,19 +62,7 @@ class ExternalRoomsApi:
     def list(self):
         request = self.request
         page, size = page_params(request, request.registry.settings["rooms.page_size"])
-        mine = select(ResourceAccess.resource_id).where(
-            ResourceAccess.user_id == request.identity.user_id
-        )
-        db = request.dbsession
-        count = db.scalar(select(func.count()).select_from(Room).where(Room.id.in_(mine)))
-        check_page(page, size, count)  # before the offset reaches the database
-        rooms = db.scalars(
-            select(Room)
-            .where(Room.id.in_(mine))
-            .order_by(Room.name, Room.id)
-            .limit(size)
-            .offset((page - 1) * size)
-        ).all()
+        rooms, count = rooms_page_of(request.dbsession, request.identity.user_id, page, size)
         items = [external_room_json(room, self.config) for room in rooms]
         return page_json(request, items, count, page, size)
 
@@ -95,6 +83,7 @@ class ExternalRoomsApi:
             self.request.service(RoomDefaults),
             **values,
         )
+        audit.record_room(self.request, audit.ROOM_CREATE, room, {"name": room.name})
         self.request.response.status = 201
         return external_room_json(room, self.config)
 
@@ -129,6 +118,8 @@ class ExternalRoomApi:
         room = self.context.room
         if update_room(self.request.dbsession, room, **values):
             sync_after_commit(self.request, room)
+        given = {key: value for key, value in values.items() if value is not MISSING}
+        audit.record_room(self.request, audit.ROOM_UPDATE, room, given)
         return external_room_json(room, self.config)
 
     @view_config(request_method="DELETE", permission=Permission.EXTERNAL_ROOM_DELETE)
@@ -138,6 +129,7 @@ class ExternalRoomApi:
         tag="rooms",
     )
     def delete(self):
+        audit.record_room(self.request, audit.ROOM_DELETE, self.context.room)
         self.request.dbsession.delete(self.context.room)
         self.request.dbsession.flush()
         return HTTPNoContent()

@@ -11,6 +11,7 @@ from pyramid.view import view_config
 
 from ...openapi import operation
 from ...resources import ApplicationSection
+from ...services import audit
 from ...services.applications import ExternalApiConfig, issue_token
 from ...validation import (
     EMAIL_MAX_LENGTH,
@@ -101,6 +102,14 @@ def application_token(context, request):
         client_id=values["client_id"],
         client_secret=values["client_secret"],
         scope=values["scope"],
+    )
+    audit.record(
+        request,
+        audit.APPLICATION_TOKEN,
+        target_type="application",
+        target_id=values["client_id"],
+        changes={"for": values["scope"]},
+        actor=f"application {values['client_id']}",
     )
     request.response.headers["Cache-Control"] = "no-store"  # a credential (RFC 6749 §5.1)
     return answer

@@ -20,7 +20,7 @@ from ...files.lifecycle import readable_size
 from ...models import File, FileType, UploadState
 from ...resources import SiteRoot
 from ...security.permissions import Permission
-from ..api.files import content_path
+from ..api.files import FilesView, content_path
 from .common import is_htmx, vary_on_htmx
 
 LIST_PATH = r"^/account/backgrounds/?$"
@@ -65,15 +65,7 @@ def background_values(request) -> dict:
 
 
 @view_defaults(context=SiteRoot, name="account")
-class BackgroundPages:
-    def __init__(self, context, request):
-        self.context, self.request = context, request
-        self.config: FilesConfig = request.service(FilesConfig)
-
-    def _check_enabled(self) -> None:
-        if not self.config.enabled:
-            raise HTTPNotFound()
-
+class BackgroundPages(FilesView):
     @view_config(
         request_method="GET",
         path_info=LIST_PATH,

@@ -14,6 +14,7 @@ from ...models.room import NAME_MAX_LENGTH, NAME_TYPED_MAX_LENGTH, RESERVED_SLUG
 from ...resources import RoomContainer, RoomResource, SiteRoot
 from ...resources.rooms import room_at
 from ...security.permissions import Permission
+from ...services import audit
 from ...services.rooms import RoomDefaults, create_room
 from ...validation import ValidationError
 from .common import (
@@ -111,6 +112,7 @@ def create_room_from_form(context, request):
             create_errors=field_messages(exc),
             create_name=request.POST.get("name", ""),
         )
+    audit.record_room(request, audit.ROOM_CREATE, room, {"name": room.name})
     request.session.flash(f"Room “{room.name}” created.")
     return HTTPSeeOther(location=request.application_url + room_path(request, room))
 

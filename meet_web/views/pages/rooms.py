@@ -19,6 +19,7 @@ from ...models.enums import ROLE_ORDER
 from ...models.room import NAME_MAX_LENGTH, NAME_TYPED_MAX_LENGTH
 from ...resources import RoomResource
 from ...security.permissions import Permission, roles_that_may_be_granted
+from ...services import audit
 from ...services.errors import Refused
 from ...services.rooms import add_member, change_role, remove_member, update_room
 from ...validation import Fields, ValidationError
@@ -169,6 +170,12 @@ class RoomPages:
                 configuration=configuration,
             ):
                 sync_after_commit(request, room)
+            audit.record_room(
+                request,
+                audit.ROOM_UPDATE,
+                room,
+                {"name": name, "access_level": access_level, "configuration": configuration},
+            )
         except ValidationError as exc:
             request.response.status = 400
             form = {
@@ -226,7 +233,10 @@ class RoomPages:
                 raise ValidationError({"email": NO_ACCOUNT})
             if len(users) > 1:
                 raise ValidationError({"email": SEVERAL_ACCOUNTS})
-            add_member(self.request.dbsession, self.room, self.context.role, users[0], role)
+            access = add_member(
+                self.request.dbsession, self.room, self.context.role, users[0], role
+            )
+            audit.record_access(self.request, audit.ACCESS_GRANT, access)
             return f"{users[0].display_name} can now join as {role.value}."
 
         return self._member_action(act, member_email=email, member_role=post.get("role"))
@@ -246,6 +256,7 @@ class RoomPages:
         def act():
             fields.check()
             access = self._access_from_form()
+            before = access.role
             change_role(
                 self.request.dbsession,
                 access,
@@ -253,6 +264,8 @@ class RoomPages:
                 self.context.role,
                 role,
             )
+            if access.role != before:
+                audit.record_access(self.request, audit.ACCESS_CHANGE, access, {"from": before})
             return f"{access.user.display_name} is now {role.value}."
 
         return self._member_action(act)
@@ -269,6 +282,8 @@ class RoomPages:
         def act():
             access = self._access_from_form()
             name = access.user.display_name
+            # before the row goes; a refusal aborts the transaction, and the event with it
+            audit.record_access(self.request, audit.ACCESS_REVOKE, access)
             remove_member(self.request.dbsession, access, self.request.identity.user_id)
             return f"{name} no longer has access to this room."
 

@@ -39,6 +39,20 @@ const ENDINGS = {
   DUPLICATE_IDENTITY: ["titleLost", "duplicate", false],
 };
 
+// Calls `handle(message)` with each JSON message the room's data channel brings (the
+// server's notices); anything else is passed over.
+export function onServerMessage(room, LK, handle) {
+  room.on(LK.RoomEvent.DataReceived, (payload) => {
+    let message;
+    try {
+      message = JSON.parse(new TextDecoder().decode(payload));
+    } catch {
+      return; // not one of the server's messages
+    }
+    handle(message);
+  });
+}
+
 export function createConnection(LK, roomOptions) {
   const room = new LK.Room(roomOptions);
   let leaving = false;

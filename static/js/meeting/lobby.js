@@ -3,6 +3,7 @@
 // room is connected no message can arrive at all, so the poll is quicker then.
 import { announce } from "./announcer.js";
 import { t } from "./config.js";
+import { onServerMessage } from "./connection.js";
 
 const CONNECTED_POLL_MS = 30_000;
 const DISCONNECTED_POLL_MS = 5_000;
@@ -17,13 +18,7 @@ export function createLobbyPanel(room, LK) {
     window.htmx.trigger(panel, "lobby-refresh");
   }
 
-  room.on(LK.RoomEvent.DataReceived, (payload) => {
-    let message;
-    try {
-      message = JSON.parse(new TextDecoder().decode(payload));
-    } catch {
-      return; // not one of the server's messages
-    }
+  onServerMessage(room, LK, (message) => {
     if (message?.type === "participantWaiting") {
       refresh();
       announce(t("someoneWaiting"));

@@ -6,6 +6,7 @@
 import { announce } from "./announcer.js";
 import { ApiFailure, post } from "./app-api.js";
 import { config, t } from "./config.js";
+import { onServerMessage } from "./connection.js";
 import { clearNotice, showNotice } from "./notice.js";
 
 // recording_status -> what the page shows; anything else (aborted, none): no recording
@@ -217,13 +218,7 @@ export function createRecording(room, LK) {
   }
 
   if (LK.RoomEvent.RoomMetadataChanged) room.on(LK.RoomEvent.RoomMetadataChanged, update);
-  room.on(LK.RoomEvent.DataReceived, (payload) => {
-    let message;
-    try {
-      message = JSON.parse(new TextDecoder().decode(payload));
-    } catch {
-      return; // not one of the server's messages
-    }
+  onServerMessage(room, LK, (message) => {
     const key = LIMIT_NOTICES[message?.type];
     if (key) showNotice(t(key));
   });

@@ -1,0 +1,13 @@
+"""INSERT … ON CONFLICT for the two databases the project runs on."""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def insert_for(session: Session, model):
+    """The dialect's `insert(model)`, which has `on_conflict_do_nothing/update`."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
