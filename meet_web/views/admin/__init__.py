@@ -1,7 +1,7 @@
 """The admin pages (`/admin/`, resources/admin.py): one module per section.
 
-Every template under the admin subtree gets the sections' navigation (`admin_nav`)
-and the segment of the section it belongs to (`admin_section`, "" on the overview).
+The admin layout asks `admin_frame(request)` for the sections' navigation and the
+segment of the section the page belongs to ("" on the overview).
 The sections' lists share the helpers below: the query string read strictly (a bad
 filter, sort or page is a 400 page), pages, and a case-insensitive literal search.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyramid.events import BeforeRender, subscriber
 from pyramid.location import lineage
 from sqlalchemy import func, select
 
 from ...resources.admin import ADMIN_NAV, AdminRoot
+from ...templating import template_global
 from ...validation import ValidationError
 
 
@@ -29,17 +29,14 @@ def admin_section_of(context) -> str | None:
     return None
 
 
-@subscriber(BeforeRender)
-def add_admin_frame(event):
-    request = event.get("request")
-    context = getattr(request, "context", None) if request is not None else None
-    if context is None:
-        return
-    section = admin_section_of(context)
-    if section is None:
-        return
-    event.setdefault("admin_nav", ADMIN_NAV)
-    event.setdefault("admin_section", section)
+@template_global("admin_frame")
+def admin_frame(request) -> tuple:
+    """The sections' navigation and the segment of the one the page belongs to, for the
+    admin layout. A template global rather than a BeforeRender subscriber: with any
+    subscriber registered, Pyramid notifies its events on every request of the site."""
+    context = getattr(request, "context", None)
+    section = admin_section_of(context) if context is not None else None
+    return ADMIN_NAV, section or ""
 
 
 # -- lists: search, filters, sort and pages from the query string ---------------------

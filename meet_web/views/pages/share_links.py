@@ -20,11 +20,9 @@ from __future__ import annotations
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import venusian
 from babel.dates import format_datetime
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config, view_defaults
-from pyramid_jinja2 import EXTRAS_CONFIG_PHASE
 
 from ...models import Recording, RecordingMode
 from ...models.share_link import RecordingShareLink
@@ -51,6 +49,7 @@ from ...resources import (
 from ...resources.recordings import SHARE_LINKS, SHARED
 from ...security.permissions import Permission
 from ...services.errors import DomainError
+from ...templating import template_global
 from .common import is_htmx, vary_on_htmx
 
 NEW_LINK_QUEUE = "share-link-url"
@@ -208,26 +207,6 @@ class SharedRecordingPages:
 
 
 # -- the recording page's section (owners and administrators) ----------------------------------
-
-
-def template_global(name: str):
-    """Offer the decorated function to every template as `name` (registered when the
-    views are scanned, as `view_config` registers views): the recording page includes
-    the section's partial with only the recording and the request at hand."""
-
-    def attach(function):
-        def register(scanner, _name, _ob):
-            config = scanner.config
-
-            def add():
-                config.get_jinja2_environment().globals[name] = function
-
-            config.action(("meet_web.template_global", name), add, order=EXTRAS_CONFIG_PHASE)
-
-        venusian.attach(function, register, category="pyramid")
-        return function
-
-    return attach
 
 
 def share_link_container(request, recording: Recording) -> ShareLinkContainer:
