@@ -76,6 +76,7 @@ GUNICORN_HOOKS = f"""\
 # Each worker counts the requests it serves and, for an app with a database engine, its
 # SQL statements, commits and rollbacks (SQLAlchemy engine events) into its slot (its
 # gunicorn age) of the file BENCH_COUNTS, which run.py reads.
+import gc
 import mmap
 import os
 import struct
@@ -83,6 +84,11 @@ import threading
 
 SLOTS = {COUNT_SLOTS}
 SLOT = struct.Struct("qqqq")
+
+
+def pre_fork(server, worker):
+    if server.cfg.preload_app:  # as deploy/gunicorn.conf.py does
+        gc.freeze()
 
 
 def post_worker_init(worker):

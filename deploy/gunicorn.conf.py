@@ -11,6 +11,7 @@ docs/deploy.md explains each choice; tests/unit/test_deploy_files.py checks that
 name here is a gunicorn setting.
 """
 
+import gc
 import ipaddress
 import os
 
@@ -72,6 +73,14 @@ def _client_address_from_front(app, cfg):
         return app(environ, start_response)
 
     return application
+
+
+def pre_fork(server, worker):
+    # The preloaded app's objects move to the collector's permanent generation: the
+    # workers' collections never write to them, so their pages stay shared instead of
+    # being copied into each worker.
+    if server.cfg.preload_app:
+        gc.freeze()
 
 
 def post_fork(server, worker):

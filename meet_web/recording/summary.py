@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import requests
 from babel.dates import format_date, format_time
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -192,6 +191,8 @@ class SummaryService:
 
     def _post(self, body: dict) -> str:
         """The job id the service answered with. Raises SummaryFailed."""
+        import requests  # here: only a site with the summary service loads it (16 MiB)
+
         endpoint = self.config.endpoint
         try:
             response = requests.post(

@@ -11,7 +11,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-import requests
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -79,6 +78,8 @@ class BrevoContacts(MarketingSync):
     enabled = True
 
     def __init__(self, config: BrevoConfig):
+        import requests  # here: a worker that never syncs does not carry it (16 MiB)
+
         self.config = config
         self.http = requests.Session()
 
@@ -96,6 +97,8 @@ class BrevoContacts(MarketingSync):
         }
 
     def add_contact(self, contact: Contact) -> None:
+        import requests
+
         try:
             response = self.http.post(
                 f"{self.config.api_url}/contacts",

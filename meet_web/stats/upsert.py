@@ -8,6 +8,10 @@ from sqlalchemy.orm import Session
 
 def insert_for(session: Session, model):
     """The dialect's `insert(model)`, which has `on_conflict_do_nothing/update`."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
+    return insert_for_dialect(session.get_bind().dialect.name, model)
+
+
+def insert_for_dialect(dialect: str, table):
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
