@@ -162,7 +162,9 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING)  # a failing request shows its traceback
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--profile", choices=("knock", "join", "webhook", "webhook-new"))
+    parser.add_argument(
+        "--profile", choices=("knock", "join", "webhook", "webhook-new", "lbheartbeat")
+    )
     parser.add_argument("--only", default="hello,knock,join,webhook,webhook-new")
     parser.add_argument("--sort", default="tottime", help="cProfile order (tottime, cumulative)")
     args = parser.parse_args(argv)
@@ -234,6 +236,8 @@ def main(argv=None) -> int:
             for body, headers in fresh_participant_events(workloads, n)
         ]
         environs["hello"] = [environ_for("GET", "/", {})] * n
+        # The app's own floor: its tweens, routing and renderer around a view doing nothing.
+        environs["lbheartbeat"] = [environ_for("GET", "/__lbheartbeat__", {})] * n
 
         results = {}
         for name in args.only.split(","):

@@ -17,6 +17,8 @@ import json
 import time
 from typing import Any
 
+import orjson
+
 _HEADER = b'{"alg":"HS256","typ":"JWT"}'  # PyJWT's, with its sorted keys
 
 
@@ -50,6 +52,15 @@ def _b64decode(segment: bytes, name: str) -> bytes:
         raise InvalidJWT(f"Invalid {name} padding") from exc
 
 
+def _loads(data: bytes) -> Any:
+    """json.loads, as PyJWT reads a segment, by orjson for what it parses: the documents
+    it refuses (NaN, integers beyond 64 bits, UTF-16, ...) go to json for its verdict."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
 def encode(claims: dict[str, Any], secret: str) -> str:
     payload = _b64encode(json.dumps(claims, separators=(",", ":")).encode())
     signing_input = _HEADER_SEGMENT + b"." + payload
@@ -75,7 +86,7 @@ def decode(
     except ValueError:
         raise InvalidJWT("Not enough segments") from None
     try:
-        header = json.loads(_b64decode(header_segment, "header"))
+        header = _loads(_b64decode(header_segment, "header"))
     except (ValueError, RecursionError) as exc:
         raise InvalidJWT(f"Invalid header string: {exc}") from exc
     if not isinstance(header, dict):
@@ -88,7 +99,7 @@ def decode(
     if not hmac.compare_digest(signature, expected):
         raise InvalidJWT("Signature verification failed")
     try:
-        payload = json.loads(payload_data)
+        payload = _loads(payload_data)
     except (ValueError, RecursionError) as exc:
         raise InvalidJWT(f"Invalid payload string: {exc}") from exc
     if not isinstance(payload, dict):

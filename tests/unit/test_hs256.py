@@ -31,6 +31,16 @@ def forged(header: dict, payload, secret: str = SECRET) -> str:
     return f"{signing}.{b64(signature)}"
 
 
+def forged_raw(payload: bytes, header: bytes = b'{"alg":"HS256","typ":"JWT"}') -> str:
+    """As `forged`, over the payload's bytes as given (documents json.dumps never writes)."""
+    import hashlib
+    import hmac
+
+    signing = f"{b64(header)}.{b64(payload)}"
+    signature = hmac.new(SECRET.encode(), signing.encode(), hashlib.sha256).digest()
+    return f"{signing}.{b64(signature)}"
+
+
 def pyjwt_verdict(token: str):
     try:
         return jwt.decode(
@@ -96,6 +106,17 @@ def tokens():
     yield "one char too many", f"{head}.{body}A.{sig}"
     yield "three pads", f"{head}===.{body}.{sig}"
     yield "empty", ""
+    # JSON that orjson refuses and PyJWT's json.loads reads: the verdicts stay PyJWT's
+    good_json = json.dumps(GOOD)
+    yield "exp NaN", forged_raw(good_json.replace(f"{NOW + 86400}", "NaN").encode())
+    yield "exp Infinity", forged_raw(good_json.replace(f"{NOW + 86400}", "Infinity").encode())
+    yield "exp beyond 64 bits", forged(HS, {**GOOD, "exp": 2**70})
+    yield "sub beyond 64 bits", forged(HS, {**GOOD, "sub": 2**70})
+    yield "payload in UTF-16", forged_raw(good_json.encode("utf-16"))
+    yield "lone surrogate", forged_raw(good_json.replace('"abc"', '"\\ud800"').encode())
+    yield "duplicate exp", forged_raw(good_json.replace("{", '{"exp": 1, ', 1).encode())
+    yield "deep nesting", forged_raw(good_json.replace('"abc"', "[" * 2000 + "]" * 2000).encode())
+    yield "header NaN", forged_raw(good_json.encode(), b'{"alg":"HS256","x":NaN}')
 
 
 @pytest.mark.parametrize(("case", "token"), list(tokens()))
