@@ -165,7 +165,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--profile", choices=("knock", "join", "webhook", "webhook-new", "lbheartbeat")
     )
-    parser.add_argument("--only", default="hello,knock,join,webhook,webhook-new")
+    parser.add_argument("--only", default="hello,lbheartbeat,knock,join,webhook,webhook-new")
     parser.add_argument("--sort", default="tottime", help="cProfile order (tottime, cumulative)")
     args = parser.parse_args(argv)
     global SORT
