@@ -138,7 +138,9 @@ def fresh_participant_events(workloads, n: int) -> list[tuple[bytes, dict]]:
 
     from tests.servers.livekit_fake import event, webhook_request
 
-    room = api.Room(name=str(workloads.seed.room_id), sid="RM_bench", creation_time=int(time.time()))
+    room = api.Room(
+        name=str(workloads.seed.room_id), sid="RM_bench", creation_time=int(time.time())
+    )
     livekit = workloads.livekit
     return [
         webhook_request(
@@ -249,7 +251,8 @@ def main(argv=None) -> int:
                 profile=args.profile == name,
             )
         floor = results.get("hello", {}).get("cpu_us")
-        print(f"In process, {args.requests} requests each (CPU per request; SQL and Redis per request)")
+        each = f"{args.requests} requests each"
+        print(f"In process, {each} (CPU per request; SQL and Redis per request)")
         for name, r in results.items():
             ratio = f"{r['cpu_us'] / floor:5.1f} x hello" if floor else ""
             counts = f"sql {r['sql']:.2f}  redis {r['redis']:.2f}" if "sql" in r else ""

@@ -7,6 +7,8 @@ development OIDC provider from tests/servers, and drives it with wrk:
   knock    anonymous guests polling POST /api/v1.0/rooms/<id>/request-entry/ (restricted room)
   join     a member's GET /api/v1.0/rooms/<slug>/ with a real session cookie
   webhook  a signed LiveKit participant_joined POST /api/v1.0/rooms/webhooks-livekit/
+           (the same one each time: after the first, a redelivery, recognised)
+  webhook-new  fresh signed participant_joined events, each handled (usage statistics)
   hello    a bare Pyramid "ok" view on the same server setup (the ceiling)
 
 It prints first the CPU per request of each workload (gunicorn workers + PostgreSQL
@@ -23,7 +25,9 @@ bench/README.md.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -55,7 +59,10 @@ OWNER_SUB = "bench-owner"
 POOL_SIZE = 1000  # lobby identities: at ~1,500 req/s each polls every ~0.7 s, ~90 times a minute
 POLL_PERIOD_S = 1.5  # a smaller pool when the server can't poll each guest this often
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-WORKLOADS = ("knock", "join", "webhook", "hello")
+WORKLOADS = ("knock", "join", "webhook", "webhook-new", "hello")
+# webhook-new's pool of pre-signed events per run: more than the server can take.
+EVENTS_PER_SECOND = 3000
+EVENT_MEETINGS = 100  # the events spread over this many meetings of the seeded room
 WRK_THREADS = 2
 
 # The targets (sync workers, 16 connections): CPU per request (app workers + PostgreSQL
@@ -900,6 +907,9 @@ class Workloads:
         self.knock_path = f"/api/v1.0/rooms/{seed.room_id}/request-entry/"
         self.join_path = f"/api/v1.0/rooms/{seed.room_slug}/"
         self.webhook_path = "/api/v1.0/rooms/webhooks-livekit/"
+        self.events_per_run = 0  # webhook-new: set from the run's duration
+        self.events_made = 0
+        self.run_tag = uuid.uuid4().hex[:8]  # sids unique to this benchmark run
 
     def guest_cookie(self, identity: str) -> str:
         """The Cookie header of a guest's browser after its first knock."""
@@ -949,9 +959,51 @@ class Workloads:
             api_secret=self.livekit.api_secret,
         )
 
+    def fresh_event(self, meeting: int) -> tuple[bytes, str]:
+        """A new participant_joined of one of the seeded room's meetings, as LiveKit
+        writes and signs it (protobuf's JSON: int64 as strings)."""
+        from meet_web.services import hs256
+
+        self.events_made += 1
+        n, now = self.events_made, int(time.time())
+        body = json.dumps(
+            {
+                "event": "participant_joined",
+                "id": f"EV_bench_{self.run_tag}_{n}",
+                "createdAt": str(now),
+                "room": {
+                    "sid": f"RM_bench_{self.run_tag}_{meeting}",
+                    "name": self.seed.room_id,
+                    "creationTime": str(now),
+                },
+                "participant": {
+                    "sid": f"PA_bench_{self.run_tag}_{n}",
+                    "identity": f"guest-{n}",
+                    "state": "ACTIVE",
+                    "joinedAt": str(now),
+                },
+            },
+            separators=(",", ":"),
+        ).encode()
+        digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+        claims = {"iss": self.livekit.api_key, "nbf": now, "exp": now + 300, "sha256": digest}
+        return body, hs256.encode(claims, self.livekit.api_secret)
+
+    def fresh_events(self, count: int) -> Path:
+        """`count` fresh events for events.lua, signed now (their JWTs live 5 minutes)."""
+        path = self.dir / "events.txt"
+        with path.open("wb") as pool:
+            for i in range(count):
+                body, authorization = self.fresh_event(i % EVENT_MEETINGS)
+                pool.write(authorization.encode() + b"\t" + body + b"\n")
+        return path
+
     def wrk_args(self, workload: str, pool: Path | None):
         if workload == "knock":
             return "knock.lua", [str(pool), self.knock_path, str(WRK_THREADS)]
+        if workload == "webhook-new":
+            events = self.fresh_events(self.events_per_run)
+            return "events.lua", [str(events), self.webhook_path, str(WRK_THREADS)]
         if workload == "join":
             cookie = {"Cookie": f"meet_session={self.cookie}"}
             spec = write_spec(self.dir / "join.spec", "GET", self.join_path, cookie)
@@ -987,6 +1039,11 @@ class Workloads:
                 self.join_token = bool(livekit.get("token"))
         elif workload == "webhook":
             body, headers = self.webhook_request()
+            answer = requests.post(url + self.webhook_path, data=body, headers=headers, timeout=10)
+            expect = answer.ok
+        elif workload == "webhook-new":
+            body, authorization = self.fresh_event(0)
+            headers = {"Authorization": authorization, "Content-Type": "application/webhook+json"}
             answer = requests.post(url + self.webhook_path, data=body, headers=headers, timeout=10)
             expect = answer.ok
         else:
@@ -1058,6 +1115,9 @@ def bench_server(config, workloads_to_run, ctx, args) -> list[Measure]:
                     raise server.failure(error) from None
                 if name == "knock":
                     pool, guests = knock_pool(server, workloads, args)
+                workloads.events_per_run = int(
+                    (max(args.duration, args.warmup) + 1) * EVENTS_PER_SECOND
+                )
                 script, script_args = workloads.wrk_args(name, pool)
                 warmup, _ = run_wrk(server.url, script, script_args, 16, args.warmup)
                 probe.drain()
@@ -1069,7 +1129,7 @@ def bench_server(config, workloads_to_run, ctx, args) -> list[Measure]:
                         script, script_args = workloads.wrk_args(name, pool)  # webhook: signed now
                         of = f", run {run + 1} of {args.runs}" if args.runs > 1 else ""
                         say(
-                            f"  {config:8} {name:8} {connections:3} connections, "
+                            f"  {config:8} {name:11} {connections:3} connections, "
                             f"{args.duration:g} s{of}"
                         )
                         m = measure(
@@ -1091,6 +1151,11 @@ def bench_server(config, workloads_to_run, ctx, args) -> list[Measure]:
                                 f"  WARNING: {m.livekit_calls} LiveKit calls: some guests' "
                                 "waiting entries expired (pool not cycled within 3 s) and "
                                 "knocked anew"
+                            )
+                        if name == "webhook-new" and m.wrk.requests > workloads.events_per_run:
+                            say(
+                                f"  WARNING: {m.wrk.requests} events sent from a pool of "
+                                f"{workloads.events_per_run}: some were redeliveries"
                             )
                         if m.wrk.not_2xx:
                             say(
@@ -1176,7 +1241,7 @@ def report(
         conc_heads = "".join(f"{f'total@{c}':>10}" for c in more_c)
         spread_head = f"{'spread':>8}" if args.runs > 1 else ""
         lines.append(
-            f"  {'workload':9}{'x hello':>8}{'target':>9}  {'':4}{'total ms':>9}{'app':>8}"
+            f"  {'workload':12}{'x hello':>8}{'target':>9}  {'':4}{'total ms':>9}{'app':>8}"
             f"{'postgres':>10}{'redis':>8}{conc_heads}{spread_head}{'other load':>12}"
         )
         for w in workloads:
@@ -1202,7 +1267,7 @@ def report(
                 if (config, w, c) in by_key
             )
             lines.append(
-                f"  {w:9}{fmt(ratio, 8)}{target_text:>9}  {mark:4}{cpu['total']:>9.3f}"
+                f"  {w:12}{fmt(ratio, 8)}{target_text:>9}  {mark:4}{cpu['total']:>9.3f}"
                 f"{cpu['app']:>8.3f}{cpu['postgres']:>10.3f}{cpu['redis']:>8.3f}{totals}"
                 f"{spread}{other:>11.0f}%"
             )
@@ -1248,7 +1313,7 @@ def report(
         heads = "".join(
             f"{f'req/s@{c}':>10}{f'p50@{c}':>9}{f'p99@{c}':>9}" for c in args.connections
         )
-        lines.append(f"  {'workload':9}{heads}{'non-2xx':>9}{'vs hello':>10}")
+        lines.append(f"  {'workload':12}{heads}{'non-2xx':>9}{'vs hello':>10}")
         for w in workloads:
             cells = ""
             bad = 0
@@ -1263,7 +1328,7 @@ def report(
             share = (
                 f"{100 * rps / hello.wrk.rps:>9.0f}%" if hello and hello.wrk.rps else f"{'-':>10}"
             )
-            lines.append(f"  {w:9}{cells}{bad:>9}{share}")
+            lines.append(f"  {w:12}{cells}{bad:>9}{share}")
         knock = by_key.get((config, "knock", base_c))
         if knock:
             lines.append(
@@ -1284,7 +1349,7 @@ def report(
         pgss = statements is not None and statements.available
         pgss_head = f"{'pg_stat_stmts':>14}" if pgss else ""
         lines.append(
-            f"  {'workload':9}{'sql stmts':>10}{'sql tx':>8}{pgss_head}{'redis cmds':>12}"
+            f"  {'workload':12}{'sql stmts':>10}{'sql tx':>8}{pgss_head}{'redis cmds':>12}"
             f"{'redis rt':>10}  redis commands by name"
         )
         for w in workloads:
@@ -1293,7 +1358,7 @@ def report(
             mix_text = ", ".join(f"{name} {n:.2f}" for name, n in mix[:8] if n >= 0.005)
             pgss_cell = fmt(m.pg_statements_per_request, 14) if pgss else ""
             lines.append(
-                f"  {w:9}{fmt(m.sql_statements_per_request, 10)}"
+                f"  {w:12}{fmt(m.sql_statements_per_request, 10)}"
                 f"{fmt(m.sql_transactions_per_request, 8)}{pgss_cell}"
                 f"{m.redis_commands_per_request:>12.2f}"
                 f"{fmt(m.redis_round_trips_per_request, 10)}  {mix_text}"

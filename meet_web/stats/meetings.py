@@ -101,9 +101,7 @@ class ParticipantStatements:
         meetings = Meeting.__table__
         presences = MeetingParticipant.__table__
         rooms = Room.__table__
-        registered = (
-            select(rooms.c.id).where(rooms.c.id == bindparam("room_id")).scalar_subquery()
-        )
+        registered = select(rooms.c.id).where(rooms.c.id == bindparam("room_id")).scalar_subquery()
         meeting = insert_for_dialect(dialect, meetings).values(
             id=bindparam("id"),
             livekit_sid=bindparam("livekit_sid"),
