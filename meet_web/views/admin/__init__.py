@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyramid.location import lineage
+from pyramid.view import view_config
 from sqlalchemy import func, select
 
 from ...resources.admin import ADMIN_NAV, AdminRoot
+from ...security.permissions import Permission
 from ...templating import template_global
 from ...validation import ValidationError
 
@@ -44,6 +46,27 @@ def admin_frame(request) -> tuple:
 PAGE_SIZE = 25
 # htmx asks for a list's results only (search as you type, sort, pages): the partial.
 RESULTS_FRAGMENT = "HX-Target:^admin-results$"
+
+
+def list_view(context, page: str, results: str):
+    """A section's list: the whole page, or only its results when htmx asks for them
+    (search as you type, sort, pages), from the same view."""
+
+    def register(view):
+        for renderer, predicates in ((page, {}), (results, {"header": RESULTS_FRAGMENT})):
+            view = view_config(
+                context=context,
+                request_method="GET",
+                permission=Permission.ADMIN,
+                renderer=renderer,
+                _depth=1,  # venusian: the module that applies list_view, not this one
+                **predicates,
+            )(view)
+        return view
+
+    return register
+
+
 MAX_QUERY = 100
 BAD_VALUE = '"{}" is not a valid choice.'
 

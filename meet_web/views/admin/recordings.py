@@ -24,8 +24,15 @@ from ...security.permissions import Permission
 from ...services import audit
 from ...services.errors import Conflict
 from ...validation import ValidationError
-from ..pages.common import is_htmx, vary_on_htmx
-from . import ListQuery, contains, paginate, read_list_query, refuse_without_confirmation
+from ..pages.common import vary_on_htmx
+from . import (
+    ListQuery,
+    contains,
+    list_view,
+    paginate,
+    read_list_query,
+    refuse_without_confirmation,
+)
 
 FILTERS = {
     "status": tuple(status.value for status in RecordingStatus),
@@ -101,18 +108,11 @@ def owners_of(recording: Recording) -> list[str]:
     return sorted(a.user.email or "" for a in recording.accesses if a.role == Role.OWNER)
 
 
-@view_config(
-    context=RecordingsSection,
-    request_method="GET",
-    permission=Permission.ADMIN,
-    renderer="admin/recordings.jinja2",
-)
+@list_view(RecordingsSection, "admin/recordings.jinja2", "admin/recordings_results.jinja2")
 def recording_list(context, request):
     listing = read_recordings_query(request)
     rows, pages, total = paginate(request.dbsession, recordings_query(listing), listing.page)
     vary_on_htmx(request)
-    if is_htmx(request) and request.headers.get("HX-Target") == "admin-results":
-        request.override_renderer = "admin/recordings_results.jinja2"
     return {
         "recordings": [row[0] for row in rows],
         "listing": listing,

@@ -32,9 +32,9 @@ from ...services.rooms import add_member, change_role, remove_member
 from ...validation import ValidationError
 from ..pages.common import ACCESS_LEVEL_LABELS, form_fields, vary_on_htmx
 from . import (
-    RESULTS_FRAGMENT,
     contains,
     is_results_fragment,
+    list_view,
     paginate,
     read_list_query,
     refuse_without_confirmation,
@@ -115,19 +115,7 @@ def _owners(db, room_ids) -> dict:
     return owners
 
 
-@view_config(
-    context=RoomsSection,
-    request_method="GET",
-    permission=Permission.ADMIN,
-    renderer="admin/rooms.jinja2",
-)
-@view_config(
-    context=RoomsSection,
-    request_method="GET",
-    permission=Permission.ADMIN,
-    header=RESULTS_FRAGMENT,
-    renderer="admin/_rooms_results.jinja2",
-)
+@list_view(RoomsSection, "admin/rooms.jinja2", "admin/_rooms_results.jinja2")
 def room_list(context, request):
     listing = read_list_query(request, filters=FILTERS, sorts=SORTS, default_sort=DEFAULT_SORT)
     query = select(Room, LAST_USED)

@@ -32,9 +32,9 @@ from ...services.errors import Refused
 from ...services.user_merge import group_of, merge_group
 from ..pages.common import vary_on_htmx
 from . import (
-    RESULTS_FRAGMENT,
     contains,
     is_results_fragment,
+    list_view,
     paginate,
     read_list_query,
     refuse_without_confirmation,
@@ -69,19 +69,7 @@ def _filter(query, name: str, value: str):
     return query.where(User.sub.is_(None) if wanted else User.sub.is_not(None))
 
 
-@view_config(
-    context=UsersSection,
-    request_method="GET",
-    permission=Permission.ADMIN,
-    renderer="admin/users.jinja2",
-)
-@view_config(
-    context=UsersSection,
-    request_method="GET",
-    permission=Permission.ADMIN,
-    header=RESULTS_FRAGMENT,
-    renderer="admin/_users_results.jinja2",
-)
+@list_view(UsersSection, "admin/users.jinja2", "admin/_users_results.jinja2")
 def user_list(context, request):
     listing = read_list_query(request, filters=FILTERS, sorts=SORTS, default_sort=DEFAULT_SORT)
     query = select(User)
