@@ -167,7 +167,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--profile", choices=("knock", "join", "webhook", "webhook-new", "lbheartbeat")
     )
-    parser.add_argument("--only", default="hello,lbheartbeat,knock,join,webhook,webhook-new")
+    parser.add_argument(
+        "--only", default="hello,hello-post,lbheartbeat,knock,join,webhook,webhook-new"
+    )
     parser.add_argument("--sort", default="tottime", help="cProfile order (tottime, cumulative)")
     args = parser.parse_args(argv)
     global SORT
@@ -238,16 +240,18 @@ def main(argv=None) -> int:
             for body, headers in fresh_participant_events(workloads, n)
         ]
         environs["hello"] = [environ_for("GET", "/", {})] * n
+        # The webhook's request answered by the bare app: what the request itself costs.
+        environs["hello-post"] = environs["webhook"]
         # The app's own floor: its tweens, routing and renderer around a view doing nothing.
         environs["lbheartbeat"] = [environ_for("GET", "/__lbheartbeat__", {})] * n
 
         results = {}
         for name in args.only.split(","):
-            target = hello.application if name == "hello" else app
+            bare = name in bench.BARE_WORKLOADS
             results[name] = measure(
-                target,
+                hello.application if bare else app,
                 environs[name],
-                None if name == "hello" else counters,
+                None if bare else counters,
                 profile=args.profile == name,
             )
         floor = results.get("hello", {}).get("cpu_us")

@@ -10,6 +10,7 @@ development OIDC provider from tests/servers, and drives it with wrk:
            (the same one each time: after the first, a redelivery, recognised)
   webhook-new  fresh signed participant_joined events, each handled (usage statistics)
   hello    a bare Pyramid "ok" view on the same server setup (the ceiling)
+  hello-post  the webhook's request (POST, headers, body) answered by a bare Pyramid view
 
 It prints first the CPU per request of each workload (gunicorn workers + PostgreSQL
 backends + redis-server, from /proc utime+stime, at 16 connections) as a multiple of
@@ -59,7 +60,11 @@ OWNER_SUB = "bench-owner"
 POOL_SIZE = 1000  # lobby identities: at ~1,500 req/s each polls every ~0.7 s, ~90 times a minute
 POLL_PERIOD_S = 1.5  # a smaller pool when the server can't poll each guest this often
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-WORKLOADS = ("knock", "join", "webhook", "webhook-new", "hello")
+WORKLOADS = ("knock", "join", "webhook", "webhook-new", "hello", "hello-post")
+# Served by the bare Pyramid app (bench/hello.py), not by Meet Web: hello is the unit of
+# the multiples; hello-post is the webhook's very request (POST, headers, body) read and
+# answered by a bare view, what any app pays for it on this server before its own work.
+BARE_WORKLOADS = ("hello", "hello-post")
 # webhook-new's pool of pre-signed events per run: more than the server can take.
 EVENTS_PER_SECOND = 3000
 EVENT_MEETINGS = 100  # the events spread over this many meetings of the seeded room
@@ -99,6 +104,9 @@ def pre_fork(server, worker):
 
 
 def post_worker_init(worker):
+    if not worker.cfg.preload_app:  # as deploy/gunicorn.conf.py does
+        gc.collect()
+        gc.freeze()
     path = os.environ.get("BENCH_COUNTS")
     if not path:
         return
@@ -1007,7 +1015,7 @@ class Workloads:
         if workload == "join":
             cookie = {"Cookie": f"meet_session={self.cookie}"}
             spec = write_spec(self.dir / "join.spec", "GET", self.join_path, cookie)
-        elif workload == "webhook":
+        elif workload in ("webhook", "hello-post"):
             body, headers = self.webhook_request()  # the JWT lives 5 minutes: sign now
             spec = write_spec(self.dir / "webhook.spec", "POST", self.webhook_path, headers, body)
         else:
@@ -1046,6 +1054,10 @@ class Workloads:
             headers = {"Authorization": authorization, "Content-Type": "application/webhook+json"}
             answer = requests.post(url + self.webhook_path, data=body, headers=headers, timeout=10)
             expect = answer.ok
+        elif workload == "hello-post":
+            body, headers = self.webhook_request()
+            answer = requests.post(url + self.webhook_path, data=body, headers=headers, timeout=10)
+            expect = answer.ok and answer.json() == {"status": "success"}
         else:
             answer = requests.get(url + "/", timeout=10)
             expect = answer.ok and answer.text == "ok"
@@ -1073,15 +1085,17 @@ def knock_pool(server: Gunicorn, workloads: Workloads, args) -> tuple[Path, int]
     return workloads.new_pool(guests), guests
 
 
-def bench_server(config, workloads_to_run, ctx, args) -> list[Measure]:
-    """Start one gunicorn configuration and run each of its workloads at each concurrency."""
-    results = []
-    app_workloads = [w for w in workloads_to_run if w != "hello"]
+def start_servers(config, workloads_to_run, ctx, args) -> dict[str, tuple[Gunicorn, Probe]]:
+    """One gunicorn of this configuration for the app's workloads and one for the bare
+    app's, both up at once: each workload's server and probe, by name."""
+    app_workloads = [w for w in workloads_to_run if w not in BARE_WORKLOADS]
+    bare_workloads = [w for w in workloads_to_run if w in BARE_WORKLOADS]
     groups = []
     if app_workloads:
         groups.append(("wsgi:application", "/api/v1.0/config/", app_workloads))
-    if "hello" in workloads_to_run:
-        groups.append(("hello:application", "/", ["hello"]))
+    if bare_workloads:
+        groups.append(("hello:application", "/", bare_workloads))
+    servers = {}
     for module, ready_path, names in groups:
         # each server its own counts file: gunicorn numbers its workers' ages from 1
         counts = ctx["dir"] / f"counts-{module.split(':')[0]}-{config}.bin"
@@ -1091,81 +1105,101 @@ def bench_server(config, workloads_to_run, ctx, args) -> list[Measure]:
             module, config, args.workers, env, ctx["dir"], ctx["hooks"], preload=args.preload
         )
         ctx["servers"].append(server)
-        try:
-            server.start(ready_path)
-            if module.startswith("wsgi") and ctx["workloads"] is None:
-                try:
-                    cookie = login_cookie(server.url, MEMBER_SUB)
-                except RuntimeError as error:
-                    raise server.failure(error) from None
-                ctx["workloads"] = Workloads(
-                    ctx["seed"], ctx["livekit"], ctx["settings"], cookie, ctx["dir"]
-                )
-            workloads = ctx["workloads"]
-            probe = Probe(server, ctx["monitor"], ctx["livekit"], ctx["statements"], counts)
-            pool, guests = None, 0
-            for name in names:
-                if workloads is None:  # hello only: nothing else needed
-                    workloads = Workloads(
-                        ctx["seed"], ctx["livekit"], ctx["settings"], "", ctx["dir"]
+        server.start(ready_path)
+        if module.startswith("wsgi") and ctx["workloads"] is None:
+            try:
+                cookie = login_cookie(server.url, MEMBER_SUB)
+            except RuntimeError as error:
+                raise server.failure(error) from None
+            ctx["workloads"] = Workloads(
+                ctx["seed"], ctx["livekit"], ctx["settings"], cookie, ctx["dir"]
+            )
+        probe = Probe(server, ctx["monitor"], ctx["livekit"], ctx["statements"], counts)
+        for name in names:
+            servers[name] = (server, probe)
+    if ctx["workloads"] is None:  # the bare app only: no sign-in needed
+        ctx["workloads"] = Workloads(ctx["seed"], ctx["livekit"], ctx["settings"], "", ctx["dir"])
+    return servers
+
+
+def bench_server(config, workloads_to_run, ctx, args) -> list[Measure]:
+    """Run each workload at each concurrency on one gunicorn configuration.
+
+    The runs are interleaved: the first run of every workload, then the second of
+    every workload, and so on, each after its own warm-up. This machine's speed drifts
+    by a tenth or more over minutes, which a workload's runs taken together would
+    catch and hello's, minutes later, would not: interleaved, every workload meets the
+    same drift, and their multiples of hello hold.
+    """
+    servers = start_servers(config, workloads_to_run, ctx, args)
+    workloads = ctx["workloads"]
+    try:
+        names = [w for w in workloads_to_run if w in servers]
+        pool, guests = None, 0
+        workloads.events_per_run = int((max(args.duration, args.warmup) + 1) * EVENTS_PER_SECOND)
+        for name in names:
+            server, _ = servers[name]
+            try:
+                workloads.preflight(name, server.url)
+            except RuntimeError as error:
+                raise server.failure(error) from None
+            if name == "knock":
+                pool, guests = knock_pool(server, workloads, args)
+        runs: dict[tuple[str, int], list[Measure]] = {}
+        for connections in args.connections:
+            for run in range(args.runs):
+                for name in names:
+                    server, probe = servers[name]
+                    # the knock's guests waited meanwhile: the warm-up's first polls
+                    # knock anew, and the measured ones renew waiting entries again
+                    script, script_args = workloads.wrk_args(name, pool)  # webhooks: signed now
+                    warmup, _ = run_wrk(server.url, script, script_args, 16, args.warmup)
+                    probe.drain()
+                    if name == "knock":
+                        workloads.advance_pool(pool, warmup.requests)
+                    script, script_args = workloads.wrk_args(name, pool)
+                    of = f", run {run + 1} of {args.runs}" if args.runs > 1 else ""
+                    say(
+                        f"  {config:8} {name:11} {connections:3} connections, "
+                        f"{args.duration:g} s{of}"
                     )
-                try:
-                    workloads.preflight(name, server.url)
-                except RuntimeError as error:
-                    raise server.failure(error) from None
-                if name == "knock":
-                    pool, guests = knock_pool(server, workloads, args)
-                workloads.events_per_run = int(
-                    (max(args.duration, args.warmup) + 1) * EVENTS_PER_SECOND
-                )
-                script, script_args = workloads.wrk_args(name, pool)
-                warmup, _ = run_wrk(server.url, script, script_args, 16, args.warmup)
-                probe.drain()
-                if name == "knock":
-                    workloads.advance_pool(pool, warmup.requests)
-                for connections in args.connections:
-                    runs = []
-                    for run in range(args.runs):
-                        script, script_args = workloads.wrk_args(name, pool)  # webhook: signed now
-                        of = f", run {run + 1} of {args.runs}" if args.runs > 1 else ""
-                        say(
-                            f"  {config:8} {name:11} {connections:3} connections, "
-                            f"{args.duration:g} s{of}"
-                        )
-                        m = measure(
-                            name,
-                            config,
-                            connections,
-                            server,
-                            probe,
-                            script,
-                            script_args,
-                            args.duration,
-                        )
-                        m.guests = guests if name == "knock" else 0
-                        if name == "knock":
-                            workloads.advance_pool(pool, m.wrk.requests)
-                        runs.append(m)
-                        if m.livekit_calls:
-                            say(
-                                f"  WARNING: {m.livekit_calls} LiveKit calls: some guests' "
-                                "waiting entries expired (pool not cycled within 3 s) and "
-                                "knocked anew"
-                            )
-                        if name == "webhook-new" and m.wrk.requests > workloads.events_per_run:
-                            say(
-                                f"  WARNING: {m.wrk.requests} events sent from a pool of "
-                                f"{workloads.events_per_run}: some were redeliveries"
-                            )
-                        if m.wrk.not_2xx:
-                            say(
-                                f"  WARNING: {m.wrk.not_2xx} answers were not 2xx: "
-                                f"statuses {m.wrk.statuses}, socket errors {m.wrk.socket_errors}"
-                            )
-                    results.append(combine(runs))
-        finally:
+                    m = measure(
+                        name,
+                        config,
+                        connections,
+                        server,
+                        probe,
+                        script,
+                        script_args,
+                        args.duration,
+                    )
+                    m.guests = guests if name == "knock" else 0
+                    if name == "knock":
+                        workloads.advance_pool(pool, m.wrk.requests)
+                    warn_about(m, workloads)
+                    runs.setdefault((name, connections), []).append(m)
+        return [combine(runs[(name, c)]) for c in args.connections for name in names]
+    finally:
+        for server, _ in dict.fromkeys(servers.values()):
             server.stop()
-    return results
+
+
+def warn_about(m: Measure, workloads: Workloads) -> None:
+    if m.livekit_calls:
+        say(
+            f"  WARNING: {m.livekit_calls} LiveKit calls: some guests' waiting entries "
+            "expired (pool not cycled within 3 s) and knocked anew"
+        )
+    if m.workload == "webhook-new" and m.wrk.requests > workloads.events_per_run:
+        say(
+            f"  WARNING: {m.wrk.requests} events sent from a pool of "
+            f"{workloads.events_per_run}: some were redeliveries"
+        )
+    if m.wrk.not_2xx:
+        say(
+            f"  WARNING: {m.wrk.not_2xx} answers were not 2xx: "
+            f"statuses {m.wrk.statuses}, socket errors {m.wrk.socket_errors}"
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -1276,13 +1310,13 @@ def report(
         app_rss = [
             r
             for m in results
-            if m.config == config and m.workload != "hello"
+            if m.config == config and m.workload not in BARE_WORKLOADS
             for r in m.worker_rss_mib
         ]
         hello_rss = [
             r
             for m in results
-            if m.config == config and m.workload == "hello"
+            if m.config == config and m.workload in BARE_WORKLOADS
             for r in m.worker_rss_mib
         ]
         if app_rss or hello_rss:
@@ -1299,7 +1333,7 @@ def report(
         app_private = [
             r
             for m in results
-            if m.config == config and m.workload != "hello"
+            if m.config == config and m.workload not in BARE_WORKLOADS
             for r in m.worker_private_mib
         ]
         if app_private:
