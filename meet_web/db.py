@@ -269,9 +269,7 @@ def includeme(config):
     config.registry["dbengine"] = engine
     # Work outside requests (scripts, worker threads) commits its own sessions.
     config.registry["dbsession_factory"] = sessionmaker(bind=engine)
-    config.registry["request_session_factory"] = sessionmaker(
-        bind=engine, class_=RequestSession
-    )
+    config.registry["request_session_factory"] = sessionmaker(bind=engine, class_=RequestSession)
     if engine.dialect.name == "sqlite":
         # Requests that may write take SQLite's write lock when they begin (see
         # _fix_sqlite_transactions): they wait for each other instead of failing.

@@ -145,10 +145,10 @@ class ParticipantStatements:
         return built
 
 
-def meeting_row(session, statements: ParticipantStatements, room: api.Room):
+def meeting_row(connection, statements: ParticipantStatements, room: api.Room):
     """The meeting of this LiveKit session as (id, ended_at), created on its first
     event, locked."""
-    return session.execute(
+    return connection.execute(
         statements.meeting,
         {
             "id": uuid.uuid4(),
@@ -204,13 +204,15 @@ def on_participant(event: api.WebhookEvent, request) -> None:
     # roll back a transaction it believes read-only.
     mark_changed(session, transaction_manager=request.tm)
     statements = ParticipantStatements.of(session)
-    meeting_id, ended_at = meeting_row(session, statements, event.room)
+    # On the session's connection: Core statements need none of the ORM's execution.
+    connection = session.connection()
+    meeting_id, ended_at = meeting_row(connection, statements, event.room)
     joined_at = from_epoch(info.joined_at)
     if event.event == "participant_joined":
         joined_at, left_at = joined_at or from_epoch(event.created_at), None
     else:
         left_at = from_epoch(event.created_at)
-    session.execute(
+    connection.execute(
         statements.presence,
         presence_values(meeting_id, info, joined_at=joined_at, left_at=left_at),
     )
