@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import gc
 import io
 import json
 import pstats
@@ -214,6 +215,10 @@ def main(argv=None) -> int:
         session_cookie = client.cookies["meet_session"]
         workloads = bench.Workloads(seed, livekit, settings, session_cookie, work_dir)
 
+        # As a served worker does after loading the app (deploy/gunicorn.conf.py): its
+        # startup objects are never walked by a collection again.
+        gc.collect()
+        gc.freeze()
         redis_client = redis.Redis.from_url(bench.REDIS_URL)
         counters = Counters(app.registry["dbengine"], redis_client)
         n = args.requests + WARM_UP
