@@ -9,7 +9,7 @@ assertions of the API tests mean something.
 import pytest
 from pyramid.config import Configurator
 from pyramid.security import NO_PERMISSION_REQUIRED
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from meet_web import main
 from meet_web.db import SHARED_CONNECTION_KEY
@@ -61,7 +61,24 @@ def clash_until_last_attempt(request):
     return {"attempt": request.environ["retry.attempt"]}
 
 
+def write_with_an_orm_statement(request):
+    """An ORM-enabled UPDATE: no object is flushed, yet the transaction must commit."""
+    request.dbsession.execute(
+        update(Room).where(Room.slug == "team-room").values(name="Probe Renamed")
+    )
+    return {}
+
+
+def write_then_commit_alone(request):
+    """A view may not commit the request's session itself: only pyramid_tm does."""
+    add_room(request, "probe-commit")
+    request.dbsession.commit()
+    return {}
+
+
 PROBES = {
+    "statement": write_with_an_orm_statement,
+    "commit": write_then_commit_alone,
     "raise": write_then_raise,
     "savepoint": write_in_savepoint_then_raise,
     "returned": write_then_return_an_error,
@@ -145,3 +162,26 @@ def test_a_real_refused_request_leaves_no_row(testapp, cast, dbsession):
     testapp.post_json("/api/v1.0/rooms/", {"name": "Team Room"}, status=400)
     dbsession.expire_all()
     assert dbsession.scalar(select(func.count()).select_from(Room)) == count
+
+
+def test_an_orm_write_statement_commits(probe, cast, dbsession):
+    probe.post(PROBE + "statement", status=200)
+    dbsession.expire_all()
+    assert dbsession.scalar(select(Room.name).where(Room.slug == "team-room")) == "Probe Renamed"
+
+
+def test_a_view_committing_its_session_itself_fails_and_leaves_no_row(probe, dbsession, caplog):
+    res = probe.post(PROBE + "commit", status=500)
+    assert res.json == {"detail": "A server error occurred."}
+    assert "Transaction must be committed using the transaction manager" in caplog.text
+    assert probe_rooms(dbsession) == []
+
+
+def test_sessions_outside_requests_join_no_transaction(probe_app):
+    """Scripts and worker threads commit their own sessions (dbsession_factory)."""
+    session = probe_app.registry["dbsession_factory"]()
+    try:
+        assert session.scalar(select(func.count()).select_from(Room)) is not None
+        session.commit()  # no transaction manager to refuse it
+    finally:
+        session.close()
