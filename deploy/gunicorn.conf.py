@@ -96,8 +96,8 @@ def post_fork(server, worker):
 
 def post_worker_init(worker):
     # The same for an app each worker loads itself (no preload): its startup objects
-    # live as long as the worker, and no collection need walk them again, one of the
-    # reasons a request's CPU varied by a fifth from worker to worker.
+    # live as long as the worker, and no collection need walk them again (the app's
+    # floor, a view doing nothing, fell by a third: bench/README.md, run F).
     if not worker.cfg.preload_app:
         gc.collect()
         gc.freeze()
