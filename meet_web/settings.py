@@ -184,6 +184,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("summary.cloud_storage_signed_url_expiry_seconds", int, default=86400),
     Setting("summary.auto_create_summary", as_bool, default=False),
     Setting("s3.endpoint_url", default=""),
+    # Where browsers reach the store when they may not reach s3.endpoint_url (a store on
+    # the app's private network): the uploads' presigned URLs are signed for this host.
+    Setting("s3.public_endpoint_url", default=""),
     Setting("s3.bucket", default="meet-media-storage"),
     Setting("s3.access_key_id", default="", secret=True),
     Setting("s3.secret_access_key", default="", secret=True),
@@ -346,6 +349,8 @@ def _check_values(settings: Mapping[str, Any], failed: set[str]) -> list[str]:
             problems.append(f"{name} must be at least 32 bytes")
     if ok("app.base_url") and settings["app.base_url"]:
         problems.extend(_check_base_url(settings["app.base_url"]))
+    if ok("s3.public_endpoint_url") and settings["s3.public_endpoint_url"]:
+        problems.extend(_check_public_endpoint(settings["s3.public_endpoint_url"]))
     if ok("app.max_body_size") and settings["app.max_body_size"] < 1:
         problems.append("app.max_body_size must be a positive number of bytes")
     if ok("mail.use_tls", "mail.use_ssl") and settings["mail.use_tls"] and settings["mail.use_ssl"]:
@@ -433,6 +438,21 @@ def _check_external_api(settings: Mapping[str, Any], ok: Callable[..., bool]) ->
         if ok(name) and settings[name] < 1:
             problems.append(f"{name} must be at least 1 second")
     return problems
+
+
+def _check_public_endpoint(value: str) -> list[str]:
+    """Browsers PUT to it, and the pages' connect-src names its origin."""
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return [f"s3.public_endpoint_url = {value!r} has a malformed port"]
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [f"s3.public_endpoint_url = {value!r} must be an http:// or https:// URL"]
+    if parts.query or parts.fragment or parts.username or parts.password:
+        # not shown: it may hold a password
+        return ["s3.public_endpoint_url must hold no query, fragment or credentials"]
+    return []
 
 
 def _check_base_url(value: str) -> list[str]:

@@ -121,8 +121,9 @@ def file_store_origins(settings) -> list[str]:
     bucket), while files are on."""
     if not settings["files.enabled"]:
         return []
-    if settings["s3.endpoint_url"]:
-        scheme, netloc = _origin(settings["s3.endpoint_url"])
+    endpoint = settings["s3.public_endpoint_url"] or settings["s3.endpoint_url"]
+    if endpoint:
+        scheme, netloc = _origin(endpoint)
         return [f"{scheme}://{netloc}"]
     return ["https://s3.amazonaws.com", f"https://s3.{settings['s3.region']}.amazonaws.com"]
 

@@ -32,7 +32,7 @@ class FileStorage:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return self.store.client.generate_presigned_url(
+            return self.store.browser_client.generate_presigned_url(
                 "put_object",
                 Params={"Bucket": self.bucket, "Key": key},
                 ExpiresIn=seconds,

@@ -20,6 +20,7 @@ class Encoding:
 @dataclass(frozen=True)
 class S3Config:
     endpoint_url: str
+    public_endpoint_url: str  # browsers' way to the store; empty: endpoint_url
     bucket: str
     access_key_id: str
     secret_access_key: str
@@ -29,6 +30,7 @@ class S3Config:
     def from_settings(cls, settings) -> S3Config:
         return cls(
             endpoint_url=settings["s3.endpoint_url"],
+            public_endpoint_url=settings["s3.public_endpoint_url"],
             bucket=settings["s3.bucket"],
             access_key_id=settings["s3.access_key_id"],
             secret_access_key=settings["s3.secret_access_key"],

@@ -68,30 +68,47 @@ class RecordingStorage:
     def __init__(self, config: S3Config):
         self.config = config
         self._client = None
+        self._browser_client = None
         self._lock = threading.Lock()
 
-    @property
-    def client(self):
+    def _make_client(self, endpoint_url: str):
         import boto3
         from botocore.config import Config
 
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=endpoint_url or None,
+            aws_access_key_id=self.config.access_key_id or None,
+            aws_secret_access_key=self.config.secret_access_key or None,
+            region_name=self.config.region,
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                connect_timeout=5,
+                read_timeout=10,
+                retries={"max_attempts": 1, "mode": "standard"},
+            ),
+        )
+
+    @property
+    def client(self):
         with self._lock:
             if self._client is None:
-                self._client = boto3.session.Session().client(
-                    "s3",
-                    endpoint_url=self.config.endpoint_url or None,
-                    aws_access_key_id=self.config.access_key_id or None,
-                    aws_secret_access_key=self.config.secret_access_key or None,
-                    region_name=self.config.region,
-                    config=Config(
-                        signature_version="s3v4",
-                        s3={"addressing_style": "path"},
-                        connect_timeout=5,
-                        read_timeout=10,
-                        retries={"max_attempts": 1, "mode": "standard"},
-                    ),
-                )
+                self._client = self._make_client(self.config.endpoint_url)
             return self._client
+
+    @property
+    def browser_client(self):
+        """The client that signs URLs a browser uses (presigned uploads): for
+        `s3.public_endpoint_url` when set, since the signature covers the host. It only
+        signs, offline; the app's own calls go through `client`."""
+        public = self.config.public_endpoint_url
+        if not public or public == self.config.endpoint_url:
+            return self.client
+        with self._lock:
+            if self._browser_client is None:
+                self._browser_client = self._make_client(public)
+            return self._browser_client
 
     def delete(self, key: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -113,6 +114,33 @@ def test_account_page_uploads_and_deletes(browser, files_server, bucket, tmp_pat
         kept = [(f.filename, str(f.upload_state), f.deleted_at is not None) for f in files]
     # the text renamed .png was hard-deleted by upload-ended; the image, softly, by its owner
     assert kept == [("sunset.png", "ready", True), ("fake.png", "analyzing", True)]
+
+
+def test_uploads_go_to_the_stores_public_name(browser, settings, s3_server, bucket, tmp_path):
+    """With `s3.public_endpoint_url` the browser PUTs there (the store as localhost; the
+    app's own calls go to 127.0.0.1), and the page's policy lets it."""
+    public = f"http://localhost:{urlsplit(s3_server.endpoint_url).port}"
+    sent = []
+    with serve_app(
+        settings,
+        tmp_path,
+        **files_settings(s3_server, {"s3.public_endpoint_url": public}),
+    ) as server:
+        context, page = new_page(browser, server)
+        try:
+            page.on("request", lambda r: r.method == "PUT" and sent.append(r.url))
+            sign_in(page, "bea")
+            page.goto("/account")
+            section = page.get_by_role("region", name="Camera backgrounds")
+            sunset = tmp_path / "sunset.png"
+            sunset.write_bytes(make_png(64, 36, (230, 120, 40)))
+            choose_file(page, sunset)
+            expect(section.get_by_role("status").first).to_have_text("Image added.")
+            expect(section.locator(".background-item img")).to_have_count(1)
+            assert violations(page) == []
+        finally:
+            context.close()
+    assert [urlsplit(url).netloc for url in sent] == [urlsplit(public).netloc]
 
 
 def seed_room(server) -> None:

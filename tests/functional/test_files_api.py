@@ -4,7 +4,9 @@ every refusal (type, size, limit, the flag off, the store down)."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+import hashlib
+import hmac
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
@@ -406,3 +408,84 @@ def test_retry_after_the_store_was_down(files_app, client, alice, s3):
     down.post_json(f"{FILES}{created['id']}/upload-ended/", {}, status=502)
     ended = client.post_json(f"{FILES}{created['id']}/upload-ended/", {}).json
     assert ended["upload_state"] == "ready"
+
+
+# -- a store the browsers reach under another name -----------------------------------------
+
+
+def sigv4_query_signature(url: str, method: str, secret: str) -> str:
+    """The AWS Signature Version 4 of a presigned URL, computed from the URL itself
+    (S3's rules: the host is the one header signed, the payload unsigned)."""
+    parts = urlsplit(url)
+    query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    query.pop("X-Amz-Signature")
+
+    def encode(text: str) -> str:
+        return quote(text, safe="-_.~")
+
+    canonical_query = "&".join(f"{encode(k)}={encode(v)}" for k, v in sorted(query.items()))
+    canonical = "\n".join(
+        [
+            method,
+            parts.path,
+            canonical_query,
+            f"host:{parts.netloc}",
+            "",
+            "host",
+            "UNSIGNED-PAYLOAD",
+        ]
+    )
+    _key, day, region, service, _end = query["X-Amz-Credential"].split("/")
+    scope = f"{day}/{region}/{service}/aws4_request"
+    to_sign = "\n".join(
+        [
+            "AWS4-HMAC-SHA256",
+            query["X-Amz-Date"],
+            scope,
+            hashlib.sha256(canonical.encode()).hexdigest(),
+        ]
+    )
+    key = f"AWS4{secret}".encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def test_uploads_are_signed_for_the_public_endpoint(files_app, alice, s3, dbsession):
+    """The app reaches the store at `s3.endpoint_url` (its private network, here
+    127.0.0.1); browsers at `s3.public_endpoint_url` (here the same server as
+    localhost). The presigned PUT names that host and is signed for it."""
+    port = urlsplit(s3.endpoint_url).port
+    public = f"http://localhost:{port}"
+    client = files_app({"s3.public_endpoint_url": public})
+    client.login_as(alice)
+    created = create(client).json
+    policy = urlsplit(created["policy"])
+    assert f"{policy.scheme}://{policy.netloc}" == public
+    signature = parse_qs(policy.query)["X-Amz-Signature"][0]
+    assert sigv4_query_signature(created["policy"], "PUT", "testing") == signature
+    # the same URL under the app's own name would not verify: the host is signed
+    internal = created["policy"].replace(public, s3.endpoint_url.rstrip("/"), 1)
+    assert sigv4_query_signature(internal, "PUT", "testing") != signature
+
+    upload(created["policy"], make_png())  # the browser's PUT, through the public name
+    ended = client.post_json(f"{FILES}{created['id']}/upload-ended/", {}).json  # the app's
+    assert ended["upload_state"] == "ready"
+    assert keys(s3) == [f"files/{created['id']}.png"]
+
+
+def test_without_a_public_endpoint_uploads_go_to_the_apps_own(client, s3):
+    created = create(client).json
+    policy = urlsplit(created["policy"])
+    assert f"{policy.scheme}://{policy.netloc}" == s3.endpoint_url.rstrip("/")
+    signature = parse_qs(policy.query)["X-Amz-Signature"][0]
+    assert sigv4_query_signature(created["policy"], "PUT", "testing") == signature
+
+
+def test_the_pages_let_browsers_reach_the_public_endpoint_only(files_app, s3):
+    public = "https://s3.example.org"
+    page = files_app({"s3.public_endpoint_url": public}).get("/")
+    policy = page.headers["Content-Security-Policy"]
+    [connect] = [d for d in policy.split("; ") if d.startswith("connect-src ")]
+    assert public in connect.split()
+    assert s3.endpoint_url.rstrip("/") not in connect

@@ -57,6 +57,7 @@ def settings(**changes) -> dict:
         "files.purge_grace_days": 7,
         "recording.media_url": "/media",
         "s3.endpoint_url": "",
+        "s3.public_endpoint_url": "",
         "s3.bucket": "b",
         "s3.access_key_id": "",
         "s3.secret_access_key": "",

@@ -350,6 +350,18 @@ def test_secret_values_never_appear_in_errors(tmp_path):
         ),
         ({"addons.transit_token_ttl": "0"}, "addons.transit_token_ttl must be at least 1 second"),
         (
+            {"s3.public_endpoint_url": "s3.example.org"},
+            "s3.public_endpoint_url = 's3.example.org' must be an http:// or https:// URL",
+        ),
+        (
+            {"s3.public_endpoint_url": "https://key:secret@s3.example.org"},
+            "s3.public_endpoint_url must hold no query, fragment or credentials",
+        ),
+        (
+            {"s3.public_endpoint_url": "https://s3.example.org:port"},
+            "s3.public_endpoint_url = 'https://s3.example.org:port' has a malformed port",
+        ),
+        (
             {"cache.backend": "dogpile.cache.redis"},
             "cache.arguments.url is required with the redis cache backend"
             " (ini key, or MEET_CACHE_ARGUMENTS_URL)",
