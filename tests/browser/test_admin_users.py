@@ -100,3 +100,17 @@ def test_an_operator_deactivates_a_user_whose_session_then_stops(browser, live_s
     screenshot(page, "admin-users-fr")
     page.goto("/admin/")
     screenshot(page, "admin-overview-fr")
+
+    # the audit log: its filters swap the results in place, the form stays as it is
+    page.goto("/admin/audit/")
+    results = page.locator("#audit-results")
+    expect(results.get_by_role("columnheader", name="Source")).to_be_visible()
+    actor = page.locator('input[name="actor"]')
+    actor.press_sequentially("nobody")
+    expect(results).to_contain_text("Aucun événement ne correspond à ces filtres.")
+    expect(page).to_have_url(re.compile(r"/admin/audit/\?actor=nobody"))
+    actor.fill("opal")
+    expect(results.locator("tbody tr").first).to_contain_text("opal@example.org")
+    expect(page.locator("form.admin-filters")).to_have_count(1)
+    expect(page.get_by_role("heading", level=1)).to_have_count(1)
+    screenshot(page, "admin-audit-fr")

@@ -148,11 +148,19 @@ def test_pages(operator, dbsession):
 
 
 def test_htmx_gets_the_results_alone(operator, log):
-    res = operator.get(AUDIT, {"actor": "member"}, headers={"HX-Request": "true"})
+    swap = {"HX-Request": "true", "HX-Target": "audit-results"}
+    res = operator.get(AUDIT, {"actor": "member"}, headers=swap)
     assert res.html.select_one("form.admin-filters") is None
     assert res.html.select_one("section#audit-results") is not None
     assert shown(res) == ordered(log, "update", "old")
     assert "HX-Request" in res.headers["Vary"]
+
+
+def test_another_htmx_request_gets_the_whole_page(operator, log):
+    """A boosted link to the log swaps the whole page in: it must get the page."""
+    res = operator.get(AUDIT, {"actor": "member"}, headers={"HX-Request": "true"})
+    assert res.html.select_one("form.admin-filters") is not None
+    assert shown(res) == ordered(log, "update", "old")
 
 
 @pytest.mark.parametrize(

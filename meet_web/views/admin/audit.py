@@ -146,7 +146,13 @@ class AuditViews:
         self.context, self.request = context, request
 
     @view_config(request_method="GET", renderer="admin/audit.jinja2")
-    @view_config(request_method="GET", header="HX-Request", renderer="admin/audit_results.jinja2")
+    # The results alone only when htmx swaps them (filters, pages): another htmx request
+    # for the address (a boosted link, say) gets the whole page, as the other lists do.
+    @view_config(
+        request_method="GET",
+        header="HX-Target:^audit-results$",
+        renderer="admin/audit_results.jinja2",
+    )
     def list(self):
         request = self.request
         vary_on_htmx(request)
