@@ -441,30 +441,30 @@ def _check_external_api(settings: Mapping[str, Any], ok: Callable[..., bool]) ->
 
 
 def _check_public_endpoint(value: str) -> list[str]:
-    """Browsers PUT to it, and the pages' connect-src names its origin."""
-    parts = urlsplit(value)
-    try:
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        return [f"s3.public_endpoint_url = {value!r} has a malformed port"]
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return [f"s3.public_endpoint_url = {value!r} must be an http:// or https:// URL"]
-    if parts.query or parts.fragment or parts.username or parts.password:
-        # not shown: it may hold a password
-        return ["s3.public_endpoint_url must hold no query, fragment or credentials"]
-    return []
+    """Browsers PUT to it, and the pages' connect-src names its origin. A URL holding
+    credentials is not shown: they may be a password."""
+    return _check_http_url("s3.public_endpoint_url", value, show_credentials=False)
 
 
 def _check_base_url(value: str) -> list[str]:
+    return _check_http_url("app.base_url", value, root_only=True)
+
+
+def _check_http_url(
+    name: str, value: str, *, root_only: bool = False, show_credentials: bool = True
+) -> list[str]:
+    """An http(s) URL of a host, with no query, fragment or credentials (and, for
+    `root_only`, no path); the first problem found."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return [f"app.base_url = {value!r} must be an http:// or https:// URL"]
+        return [f"{name} = {value!r} must be an http:// or https:// URL"]
     if parts.query or parts.fragment or parts.username or parts.password:
-        return [f"app.base_url = {value!r} must hold no query, fragment or credentials"]
-    if parts.path not in ("", "/"):
-        return [f"app.base_url = {value!r}: serving under a path is not supported"]
+        shown = f"{name} = {value!r}" if show_credentials else name
+        return [f"{shown} must hold no query, fragment or credentials"]
+    if root_only and parts.path not in ("", "/"):
+        return [f"{name} = {value!r}: serving under a path is not supported"]
     try:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
-        return [f"app.base_url = {value!r} has a malformed port"]
+        return [f"{name} = {value!r} has a malformed port"]
     return []
