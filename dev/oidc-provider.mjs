@@ -22,6 +22,10 @@
 //   URI / post-logout redirect URI on http://localhost[:port] or
 //   http://127.0.0.1[:port] is accepted (the relying party runs on random
 //   loopback ports in tests).
+// * A second confidential client, `integration` (secret
+//   dev-integration-secret-not-for-production), stands for another application whose
+//   users' access tokens (scopes lasuite_meet, rooms:*) call the external API; the
+//   introspection endpoint answers about them to the first client.
 // * Consent is granted automatically (no consent screen).
 // * RP-initiated logout (end_session_endpoint): instead of the stock
 //   "Do you want to sign-out?" page the provider answers with a tiny page whose
@@ -60,6 +64,8 @@ const HOST = '127.0.0.1';
 const ISSUER = `http://${HOST}:${PORT}`;
 const NOMINAL_REDIRECT_URI = 'http://localhost/api/v1.0/callback/';
 const NOMINAL_POST_LOGOUT_REDIRECT_URI = 'http://localhost/';
+const INTEGRATION_CLIENT_ID = 'integration';
+const INTEGRATION_CLIENT_SECRET = 'dev-integration-secret-not-for-production';
 
 if (!Number.isInteger(PORT) || PORT <= 0 || PORT > 65535) {
   console.error(`invalid port: ${args.port ?? process.env.OIDC_DEV_PORT}`);
@@ -190,12 +196,27 @@ const configuration = {
     response_types: ['code'],
     redirect_uris: [NOMINAL_REDIRECT_URI],
     post_logout_redirect_uris: [NOMINAL_POST_LOGOUT_REDIRECT_URI],
+  }, {
+    // Another application of the same provider (a calendar, say) whose users' access
+    // tokens call Meet Web's external API, which introspects them as the client above.
+    client_id: INTEGRATION_CLIENT_ID,
+    client_secret: INTEGRATION_CLIENT_SECRET,
+    client_name: 'An integration (development)',
+    application_type: 'web',
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    redirect_uris: ['http://localhost/integration/callback'],
   }],
   findAccount,
   loadExistingGrant,
   renderError,
   pkce: { required: () => true },
-  scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
+  // lasuite_meet and rooms:*: the external API's, for the integration's tokens.
+  scopes: [
+    'openid', 'offline_access', 'email', 'profile', 'groups', 'lasuite_meet',
+    'rooms:list', 'rooms:retrieve', 'rooms:create', 'rooms:update', 'rooms:delete',
+  ],
   claims: {
     openid: ['sub'],
     email: ['email', 'email_verified'],

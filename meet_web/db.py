@@ -34,6 +34,7 @@ NAMING_CONVENTION = {
 
 SHARED_CONNECTION_KEY = "meet_web.connection"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+EXTERNAL_API_PREFIX = "/external-api/"
 BEGIN_IMMEDIATE = "meet_web_begin_immediate"  # an execution option, read on SQLite only
 
 
@@ -234,7 +235,11 @@ def _before_commit(session):
 
 def session_for_request(request) -> Session:
     factory: sessionmaker = request.registry["request_session_factory"]
-    if request.method not in SAFE_METHODS:
+    # The external API's reads may write too: a provider token's first call makes its
+    # user (services/resource_server.py).
+    if request.method not in SAFE_METHODS or request.environ.get("PATH_INFO", "").startswith(
+        EXTERNAL_API_PREFIX
+    ):
         factory = request.registry.get("request_writer_session_factory", factory)
     connection = request.environ.get(SHARED_CONNECTION_KEY)
     if connection is not None and request.registry.settings["testing.shared_connection"]:

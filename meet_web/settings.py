@@ -115,6 +115,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("oidc.fallback_to_email_for_identification", as_bool, default=False),
     Setting("oidc.create_user", as_bool, default=True),
     Setting("oidc.timeout", float, default=5.0),
+    # The external API as an OAuth 2.0 resource server: bearer tokens the identity
+    # provider issued to other clients, checked at its introspection endpoint (RFC 7662).
+    Setting("resource_server.enabled", as_bool, default=False),
+    Setting("resource_server.client_id", default=""),  # empty: oidc.client_id
+    Setting("resource_server.client_secret", default="", secret=True),  # empty: oidc's
+    Setting("resource_server.introspection_endpoint", default=""),  # empty: discovery's
+    Setting("resource_server.audience_claim", default="client_id"),
+    Setting("resource_server.allowed_audiences", as_list, default=[]),  # `*`: any client
+    Setting("resource_server.scopes", as_list, default=["lasuite_meet"]),
+    Setting("resource_server.scopes_prefix", default=""),
+    Setting("resource_server.cache_seconds", int, default=60),
     Setting("mail.host", default=""),
     Setting("mail.port", int, default=25),
     Setting("mail.default_sender", default="meet@localhost"),
@@ -364,6 +375,7 @@ def _check_values(settings: Mapping[str, Any], failed: set[str]) -> list[str]:
     if ok("telephony.pin_length") and settings["telephony.pin_length"] < 4:
         problems.append("telephony.pin_length must be at least 4")
     problems.extend(_check_external_api(settings, ok))
+    problems.extend(_check_resource_server(settings, ok))
     if (
         ok("summary.enabled", "summary.endpoint", "summary.api_token")
         and settings["summary.enabled"]
@@ -437,6 +449,28 @@ def _check_external_api(settings: Mapping[str, Any], ok: Callable[..., bool]) ->
     ):
         if ok(name) and settings[name] < 1:
             problems.append(f"{name} must be at least 1 second")
+    return problems
+
+
+def _check_resource_server(settings: Mapping[str, Any], ok: Callable[..., bool]) -> list[str]:
+    """Whose tokens the resource server accepts must be said: any client of the provider
+    holding a user's token with the scope would otherwise act for that user here."""
+    if not (ok("resource_server.enabled") and settings["resource_server.enabled"]):
+        return []
+    problems = []
+    if ok("external_api.enabled") and not settings["external_api.enabled"]:
+        problems.append("resource_server.enabled needs external_api.enabled")
+    audiences = "resource_server.allowed_audiences"
+    if ok(audiences) and not settings[audiences]:
+        problems.append(
+            "resource_server.allowed_audiences is required with resource_server.enabled:"
+            " the client ids whose tokens are accepted, or * for any"
+        )
+    endpoint = "resource_server.introspection_endpoint"
+    if ok(endpoint) and settings[endpoint]:
+        problems.extend(_check_http_url(endpoint, settings[endpoint], show_credentials=False))
+    if ok("resource_server.cache_seconds") and settings["resource_server.cache_seconds"] < 0:
+        problems.append("resource_server.cache_seconds must be 0 (no cache) or more seconds")
     return problems
 
 

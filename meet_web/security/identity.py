@@ -19,8 +19,9 @@ class Identity:
     """Who is calling: ids and flags only, never ORM objects.
 
     `source` says how the caller proved it: "session" (OIDC login), "bearer" (a
-    delegated token of the external API: an application's, with its `client_id`, or
-    an add-on's, without; `scopes` are what it may do for `user_id`), or
+    delegated token of the external API: an application's, with its `client_id`, an
+    add-on's, without, or the identity provider's, with the `client_id` of the client
+    it was issued to; `scopes` are what it may do for `user_id`), or
     "livekit" (a LiveKit token for one room, accepted only where the reference accepts
     it; it makes the caller a participant of that room, never an administrator).
     """

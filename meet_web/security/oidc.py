@@ -206,10 +206,17 @@ class OidcLogin:
         claims.update(userinfo)
         return FinishedLogin(claims=claims, return_to=data.get("return_to") or "/")
 
-    def logout_url(self, post_logout_redirect_uri: str) -> str | None:
+    def server_metadata(self) -> dict | None:
+        """The provider's discovery document (fetched once a process), or None while it
+        cannot be read."""
         try:
-            metadata = self._client.load_server_metadata()
+            return self._client.load_server_metadata()
         except (*_authlib_errors(), OSError, ValueError):
+            return None
+
+    def logout_url(self, post_logout_redirect_uri: str) -> str | None:
+        metadata = self.server_metadata()
+        if metadata is None:
             return None
         end = metadata.get("end_session_endpoint")
         if not end:

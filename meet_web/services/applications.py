@@ -9,7 +9,9 @@ token is an HS256 JWT: {iss, aud (when configured), iat, exp, user_id, client_id
 delegated: true, scope}, where `scope` lists the application's scopes.
 
 The external API accepts, in the reference's order, an application's token (while
-`applications.enabled`) and an add-on's (services/addons.py, while `addons.enabled`).
+`applications.enabled`), an add-on's (services/addons.py, while `addons.enabled`) and
+one the identity provider issued to another client (services/resource_server.py, while
+`resource_server.enabled`).
 A token signed with another key is not that kind's: the next kind is tried. One of the
 right kind that is expired, or names an unknown or disabled application or user, is
 refused with 401 at once. A token's scopes count only as long as its application still
@@ -359,7 +361,9 @@ def create_external_room(
 
 
 def includeme(config):
-    from .addons import AddonsConfig, AddonTokens  # addons builds on this module
+    from .addons import AddonsConfig, AddonTokens  # both build on this module
+    from .ephemeral import EphemeralStore
+    from .resource_server import IntrospectedTokens, ResourceServerConfig
 
     settings = config.get_settings()
     external = ExternalApiConfig.from_settings(settings)
@@ -370,4 +374,8 @@ def includeme(config):
     addons = AddonsConfig.from_settings(settings)
     if addons.enabled:
         verifiers.append(AddonTokens(addons))
+    resource_server = ResourceServerConfig.from_settings(settings)
+    if resource_server.enabled:  # last: it asks the provider about any token left
+        store = config.registry["meet_services"][EphemeralStore]
+        verifiers.append(IntrospectedTokens(resource_server, store, config.registry["oidc"]))
     register(config, DelegatedTokens(verifiers), DelegatedTokens)

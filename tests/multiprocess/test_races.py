@@ -189,3 +189,57 @@ def test_two_owners_stepping_down_at_once_leave_an_owner(pg_app, oidc_provider, 
         for res in results:
             if res.status_int == 403:
                 assert res.json["detail"] == "A room must keep at least one owner."
+
+
+# -- the first tokens of a new subject ---------------------------------------------------
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_first_tokens_of_a_subject_at_once_make_one_user(
+    settings, tmp_path, app, oidc_provider, database
+):
+    """Integrations' calls with the provider's tokens of a person never seen here yet:
+    one account is made, and every call is answered as that person's."""
+    from tests.conftest import EXTERNAL_API_SETTINGS
+
+    if database == "postgresql" and not POSTGRESQL:
+        pytest.skip("needs MEET_TEST_DATABASE_URL on PostgreSQL")
+    overrides = {
+        **EXTERNAL_API_SETTINGS,
+        "resource_server.enabled": "true",
+        "resource_server.allowed_audiences": "integration",
+    }
+    if database == "sqlite":
+        overrides["sqlalchemy.url"] = f"sqlite:///{tmp_path / 'races.sqlite'}"
+        migrate(overrides["sqlalchemy.url"])
+    racing = committed_app(settings, **overrides)
+    engine = racing.registry["dbengine"]
+    subs = []
+    try:
+        for _ in range(3):
+            sub = f"rs-racer-{uuid.uuid4().hex[:8]}"
+            subs.append(sub)
+            scope = "openid lasuite_meet rooms:list"
+            tokens = [oidc_provider.integration_token(sub, scope) for _ in range(4)]
+            clients = [
+                MeetTestApp(racing, extra_environ={"HTTP_HOST": "localhost"}) for _ in tokens
+            ]
+            results = at_once(
+                *[
+                    lambda c=c, t=t: c.get(
+                        "/external-api/v1.0/rooms/",
+                        headers={"Authorization": f"Bearer {t}"},
+                        expect_errors=True,
+                    )
+                    for c, t in zip(clients, tokens, strict=True)
+                ]
+            )
+            assert outcomes(results) == [200] * 4, [getattr(r, "text", r) for r in results]
+            with Session(engine) as session:
+                count = select(func.count()).select_from(User).where(User.sub == sub)
+                assert session.scalar(count) == 1
+    finally:
+        with Session(engine) as session:
+            session.execute(delete(User).where(User.sub.in_(subs)))
+            session.commit()
+        engine.dispose()

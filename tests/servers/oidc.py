@@ -32,6 +32,11 @@ DEFAULT_CLIENT_ID = "meet"
 DEFAULT_CLIENT_SECRET = "dev-oidc-client-secret-not-for-production"
 NOMINAL_REDIRECT_URI = "http://localhost/api/v1.0/callback/"
 DEFAULT_PASSWORD = "any-password"
+# The provider's second client (dev/oidc-provider.mjs): another application whose
+# users' access tokens call the external API.
+INTEGRATION_CLIENT_ID = "integration"
+INTEGRATION_CLIENT_SECRET = "dev-integration-secret-not-for-production"
+INTEGRATION_REDIRECT_URI = "http://127.0.0.1/integration/callback"
 
 _HTTP_TIMEOUT = 10
 
@@ -98,6 +103,47 @@ class OidcProvider:
                 response.raise_for_status()
                 self._discovery = response.json()
         return self._discovery
+
+    def integration_token(self, login: str, scope: str = "openid lasuite_meet") -> str:
+        """An access token the integration client got for ``login`` by the
+        authorization code flow (PKCE), as another application of this provider would."""
+        import base64
+        import hashlib
+        import secrets
+        from urllib.parse import parse_qs, urlencode
+
+        verifier = secrets.token_urlsafe(48)
+        challenge = (
+            base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            .rstrip(b"=")
+            .decode()
+        )
+        query = urlencode(
+            {
+                "client_id": INTEGRATION_CLIENT_ID,
+                "response_type": "code",
+                "redirect_uri": INTEGRATION_REDIRECT_URI,
+                "scope": scope,
+                "state": secrets.token_urlsafe(12),
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            }
+        )
+        back = complete_login(f"{self.discovery()['authorization_endpoint']}?{query}", login)
+        code = parse_qs(urlsplit(back).query)["code"][0]
+        response = requests.post(
+            self.discovery()["token_endpoint"],
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": INTEGRATION_REDIRECT_URI,
+                "code_verifier": verifier,
+            },
+            auth=(INTEGRATION_CLIENT_ID, INTEGRATION_CLIENT_SECRET),
+            timeout=_HTTP_TIMEOUT,
+        )
+        response.raise_for_status()
+        return response.json()["access_token"]
 
     def log_text(self) -> str:
         if self.log_path is None or not self.log_path.exists():

@@ -37,7 +37,9 @@ DESCRIPTION = (
     " (plus `rooms:update` and `rooms:delete`). An application exchanges its client"
     " credentials for a token acting for one user (`POST /application/token/`, `scope` ="
     " the user's email), then sends it as `Authorization: Bearer <token>`; calendar"
-    " add-ins' tokens (`/api/v1.0/addons/sessions/`) are accepted too. Each operation"
+    " add-ins' tokens (`/api/v1.0/addons/sessions/`) are accepted too, and, when the"
+    " site is so configured, the identity provider's access tokens of its users, checked"
+    " at its introspection endpoint. Each operation"
     " needs one scope (matched case-insensitively), and on a room a role of the user:"
     " any to read it, administrator or owner to change it, owner to delete it."
 )
@@ -85,7 +87,12 @@ def build_document(registry) -> dict:
         "components": {
             "schemas": {"Error": ERROR_SCHEMA},
             "securitySchemes": {
-                "delegatedToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                "delegatedToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An application's or an add-in's JWT, or (when the"
+                    " resource server is on) an access token of the identity provider.",
+                }
             },
         },
     }

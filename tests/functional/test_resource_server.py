@@ -1,0 +1,305 @@
+"""The external API as a resource server: access tokens the identity provider issued to
+another of its clients (the dev provider's `integration`), introspected there.
+
+Each token comes from a real authorization code flow at the provider on loopback, and
+each check is answered by its real introspection endpoint.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from meet_web.models import Room, User
+from meet_web.services import resource_server as rs
+from meet_web.settings import SettingsError, load_settings
+from tests.conftest import ALL_SCOPES, EXTERNAL_API_SETTINGS, bearer
+from tests.permissions.test_external_api_permissions import (
+    CREATE,
+    DELETE,
+    LIST,
+    RETRIEVE,
+    SCOPE_OF,
+    UPDATE,
+)
+from tests.servers.oidc import INTEGRATION_CLIENT_ID, INTEGRATION_CLIENT_SECRET
+
+ROOMS = "/external-api/v1.0/rooms/"
+RESOURCE_SERVER = {
+    "resource_server.enabled": "true",
+    "resource_server.allowed_audiences": INTEGRATION_CLIENT_ID,
+}
+EVERY_SCOPE = "openid lasuite_meet " + " ".join(ALL_SCOPES)
+
+# Tokens live 10 minutes at the dev provider; one is fetched again after 5.
+_TOKENS: dict[tuple, tuple[float, str]] = {}
+
+
+@pytest.fixture
+def token_for(oidc_provider):
+    """A provider-issued token of the integration for `login` with `scope` (kept a
+    while across tests: each costs a sign-in at the provider)."""
+
+    def fetch(login: str, scope: str = EVERY_SCOPE, *, fresh: bool = False) -> str:
+        key = (oidc_provider.issuer, login, scope)
+        kept = _TOKENS.get(key)
+        if fresh or kept is None or time.monotonic() - kept[0] > 300:
+            kept = _TOKENS[key] = (time.monotonic(), oidc_provider.integration_token(login, scope))
+        return kept[1]
+
+    return fetch
+
+
+@pytest.fixture
+def client(external_api):
+    return external_api(**RESOURCE_SERVER)
+
+
+def user_count(dbsession, sub: str) -> int:
+    dbsession.expire_all()
+    return dbsession.scalar(select(func.count()).select_from(User).where(User.sub == sub))
+
+
+# -- the permission matrices, with the provider's tokens -------------------------------
+
+PROVIDER_ACTORS = ("no_scope", "stranger", "member", "administrator", "owner")
+
+
+@pytest.fixture
+def act(cast, token_for):
+    def as_actor(actor: str, scope: str) -> dict:
+        if actor == "no_scope":
+            scopes = " ".join(s for s in ALL_SCOPES if s != scope)
+            return bearer(token_for(cast.owner.sub, f"openid lasuite_meet {scopes}"))
+        return bearer(token_for(cast[actor].sub))
+
+    return as_actor
+
+
+@pytest.mark.parametrize("actor", PROVIDER_ACTORS)
+def test_list(client, act, cast, actor):
+    res = client.get(ROOMS, headers=act(actor, SCOPE_OF["list"]), status=LIST[actor])
+    if LIST[actor] == 200:
+        slugs = [room["slug"] for room in res.json["results"]]
+        assert slugs == ([] if actor == "stranger" else ["team-room"])
+
+
+@pytest.mark.parametrize("actor", PROVIDER_ACTORS)
+def test_create(client, act, cast, dbsession, actor):
+    res = client.post_json(ROOMS, {}, headers=act(actor, SCOPE_OF["create"]), status=CREATE[actor])
+    if CREATE[actor] == 201:
+        room = dbsession.get(Room, uuid.UUID(res.json["id"]))
+        assert [(a.user_id, a.role) for a in room.accesses] == [(cast[actor].id, "owner")]
+
+
+@pytest.mark.parametrize("actor", PROVIDER_ACTORS)
+def test_retrieve(client, act, cast, actor):
+    headers = act(actor, SCOPE_OF["retrieve"])
+    client.get(f"{ROOMS}{cast.room.slug}/", headers=headers, status=RETRIEVE[actor])
+
+
+@pytest.mark.parametrize("actor", PROVIDER_ACTORS)
+def test_update(client, act, cast, dbsession, actor):
+    client.patch_json(
+        f"{ROOMS}{cast.room.id}/",
+        {"access_level": "restricted"},
+        headers=act(actor, SCOPE_OF["update"]),
+        status=UPDATE[actor],
+    )
+    dbsession.expire_all()
+    expected = "restricted" if UPDATE[actor] == 200 else "public"
+    assert dbsession.get(Room, cast.room.id).access_level == expected
+
+
+@pytest.mark.parametrize("actor", PROVIDER_ACTORS)
+def test_delete(client, act, cast, dbsession, actor):
+    room_id = cast.room.id
+    client.delete(
+        f"{ROOMS}{room_id}/", headers=act(actor, SCOPE_OF["delete"]), status=DELETE[actor]
+    )
+    dbsession.expire_all()
+    assert (dbsession.get(Room, room_id) is None) == (DELETE[actor] == 204)
+
+
+# -- users -----------------------------------------------------------------------------
+
+
+def test_first_token_of_a_new_subject_makes_its_user(client, token_for, dbsession):
+    sub = f"rs-newcomer-{uuid.uuid4().hex[:8]}"
+    res = client.post_json(ROOMS, {}, headers=bearer(token_for(sub)), status=201)
+    user = dbsession.scalars(select(User).where(User.sub == sub)).one()
+    # No email or name from a token: a sign-in's claims fill them.
+    assert (user.email, user.full_name, user.is_operator) == (None, None, False)
+    room = dbsession.get(Room, uuid.UUID(res.json["id"]))
+    assert [a.user_id for a in room.accesses] == [user.id]
+    client.get(ROOMS, headers=bearer(token_for(sub)), status=200)
+    assert user_count(dbsession, sub) == 1
+
+
+def test_unknown_subject_without_user_creation(external_api, token_for, dbsession):
+    client = external_api(**RESOURCE_SERVER, **{"oidc.create_user": "false"})
+    sub = f"rs-unknown-{uuid.uuid4().hex[:8]}"
+    res = client.get(ROOMS, headers=bearer(token_for(sub)), status=401)
+    assert res.json == {"detail": rs.USER_NOT_FOUND}
+    assert user_count(dbsession, sub) == 0
+
+
+def test_disabled_user_is_refused_even_with_a_cached_answer(client, token_for, cast, dbsession):
+    headers = bearer(token_for(cast.member.sub, fresh=True))
+    client.get(ROOMS, headers=headers, status=200)
+    cast.member.is_active = False
+    dbsession.flush()
+    res = client.get(ROOMS, headers=headers, status=401)
+    assert res.json == {"detail": rs.USER_DISABLED}
+
+
+# -- refused tokens: 401, nothing written ------------------------------------------------
+
+
+def refused(client, dbsession, headers, message, status=401):
+    before = dbsession.scalar(select(func.count()).select_from(Room))
+    res = client.post_json(ROOMS, {}, headers=headers, status=status)
+    assert res.json == {"detail": message}
+    if status == 401:
+        assert res.headers["WWW-Authenticate"] == "Bearer"
+    dbsession.expire_all()
+    assert dbsession.scalar(select(func.count()).select_from(Room)) == before
+    return res
+
+
+def test_a_token_the_provider_does_not_know(client, dbsession):
+    refused(client, dbsession, bearer("not-a-token-of-anyone"), rs.INACTIVE)
+
+
+def test_a_revoked_token(external_api, oidc_provider, token_for, dbsession):
+    client = external_api(**RESOURCE_SERVER, **{"resource_server.cache_seconds": "0"})
+    token = token_for("rs-revoked", fresh=True)
+    client.get(ROOMS, headers=bearer(token), status=200)
+    revoke(oidc_provider, token)
+    refused(client, dbsession, bearer(token), rs.INACTIVE)
+
+
+def test_a_cached_answer_outlives_a_revocation_for_its_lifetime(client, oidc_provider, token_for):
+    """resource_server.cache_seconds (60 s by default) is how long a revoked token may
+    still work: the price of not asking the provider on every request."""
+    token = token_for("rs-cached", fresh=True)
+    client.get(ROOMS, headers=bearer(token), status=200)
+    revoke(oidc_provider, token)
+    client.get(ROOMS, headers=bearer(token), status=200)
+
+
+def revoke(oidc_provider, token: str) -> None:
+    response = requests.post(
+        oidc_provider.discovery()["revocation_endpoint"],
+        data={"token": token},
+        auth=(INTEGRATION_CLIENT_ID, INTEGRATION_CLIENT_SECRET),
+        timeout=10,
+    )
+    response.raise_for_status()
+
+
+def test_a_token_without_the_service_scope(client, token_for, dbsession):
+    token = token_for("rs-unscoped", "openid rooms:create")
+    refused(client, dbsession, bearer(token), rs.MISSING_SCOPE.format("lasuite_meet"))
+    assert user_count(dbsession, "rs-unscoped") == 0
+
+
+def test_a_token_of_a_client_not_allowed(external_api, token_for, dbsession):
+    client = external_api(**{**RESOURCE_SERVER, "resource_server.allowed_audiences": "agenda"})
+    refused(client, dbsession, bearer(token_for("rs-other-client")), rs.CLIENT_NOT_ALLOWED)
+    assert user_count(dbsession, "rs-other-client") == 0
+
+
+def test_any_client_when_allowed_audiences_is_a_star(external_api, token_for):
+    client = external_api(**{**RESOURCE_SERVER, "resource_server.allowed_audiences": "*"})
+    client.get(ROOMS, headers=bearer(token_for("rs-any-client")), status=200)
+
+
+def test_off_a_provider_token_is_no_credential(external_api, token_for, dbsession):
+    client = external_api()
+    no_credential = "Authentication credentials were not provided."
+    refused(client, dbsession, bearer(token_for("rs-off")), no_credential)
+
+
+def test_an_application_token_is_still_its_own(client, dbsession, cast):
+    """Application tokens are tried first and never reach the provider."""
+    from tests.conftest import fetch_token, make_application
+
+    calendar = make_application(dbsession)
+    token = fetch_token(client, cast.owner.email, client_id=calendar.client_id)
+    client.get(ROOMS, headers=bearer(token), status=200)
+
+
+# -- the provider failing ----------------------------------------------------------------
+
+
+def closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/token/introspection"
+
+
+@pytest.mark.parametrize("where", ["unreachable", "not an introspection endpoint"])
+def test_the_provider_failing_gives_503(external_api, oidc_provider, token_for, dbsession, where):
+    endpoint = closed_port_url() if where == "unreachable" else oidc_provider.discovery_url
+    client = external_api(**RESOURCE_SERVER, **{"resource_server.introspection_endpoint": endpoint})
+    sub = f"rs-down-{uuid.uuid4().hex[:8]}"
+    refused(client, dbsession, bearer(token_for(sub)), rs.UNREACHABLE, status=503)
+    assert user_count(dbsession, sub) == 0
+
+
+# -- configuration -----------------------------------------------------------------------
+
+
+def test_scopes_prefix_is_stripped():
+    config = rs.ResourceServerConfig.from_settings(
+        load_settings(
+            {**base_ini(), **RESOURCE_SERVER, "resource_server.scopes_prefix": "meet:"}, {}
+        )
+    )
+    assert config.action_scopes(frozenset({"meet:rooms:list", "openid"})) == {
+        "rooms:list",
+        "openid",
+    }
+
+
+def base_ini() -> dict:
+    return {
+        "sqlalchemy.url": "sqlite://",
+        "session.secret": "s" * 32,
+        "livekit.url": "http://127.0.0.1:1",
+        "livekit.api_key": "key",
+        "livekit.api_secret": "l" * 32,
+        "oidc.issuer": "http://127.0.0.1:2",
+        "oidc.client_id": "meet",
+        "oidc.client_secret": "secret",
+        **EXTERNAL_API_SETTINGS,
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        (
+            {"resource_server.allowed_audiences": ""},
+            "resource_server.allowed_audiences is required with resource_server.enabled",
+        ),
+        ({"external_api.enabled": "false"}, "resource_server.enabled needs external_api.enabled"),
+        (
+            {"resource_server.introspection_endpoint": "ftp://idp/introspect"},
+            "resource_server.introspection_endpoint",
+        ),
+        ({"resource_server.cache_seconds": "-1"}, "resource_server.cache_seconds must be 0"),
+    ],
+)
+def test_settings_refused_at_start(changes, problem):
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**base_ini(), **RESOURCE_SERVER, **changes}, {})
+    assert problem in str(raised.value)
