@@ -30,6 +30,7 @@ class Identity:
     source: str
     is_operator: bool = False
     client_id: str | None = None
+    from_provider: bool = False  # a bearer token of the identity provider's
     scopes: frozenset[str] = field(default_factory=frozenset)
     livekit_room: str | None = None
     livekit_identity: str | None = None

@@ -111,6 +111,7 @@ def bearer_identity(request) -> Identity | None:
         user_id=delegation.user_id,
         source="bearer",
         client_id=delegation.client_id,
+        from_provider=delegation.from_provider,
         scopes=delegation.scopes,
     )
 

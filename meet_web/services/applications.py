@@ -207,6 +207,8 @@ class Delegation:
     user_id: uuid.UUID
     scopes: frozenset[str]
     client_id: str | None = None
+    # The identity provider's token for another of its clients (services/resource_server.py).
+    from_provider: bool = False
 
 
 def parse_scopes(claim) -> frozenset[str]:

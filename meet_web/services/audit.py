@@ -134,7 +134,10 @@ def _actor_of_request(request) -> tuple[uuid.UUID | None, str]:
     if identity is None:
         return None, ANONYMOUS
     if identity.source == "bearer":
-        label = f"application {identity.client_id}" if identity.client_id else "add-on"
+        if identity.from_provider:
+            label = f"provider client {identity.client_id or ''}".strip()
+        else:
+            label = f"application {identity.client_id}" if identity.client_id else "add-on"
         return identity.user_id, label
     if identity.user_id is None:
         return None, ANONYMOUS

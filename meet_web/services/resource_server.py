@@ -144,7 +144,7 @@ class IntrospectedTokens:
             self._remember(token, introspected, answer.get("exp"))
         user_id = self._user_id(db, introspected)
         scopes = self.config.action_scopes(introspected.scopes)
-        return Delegation(user_id, scopes, introspected.client_id)
+        return Delegation(user_id, scopes, introspected.client_id, from_provider=True)
 
     # -- asking the provider ------------------------------------------------------------
 

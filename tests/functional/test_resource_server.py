@@ -14,7 +14,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from meet_web.models import Room, User
+from meet_web.models import AuditEvent, Room, User
 from meet_web.services import resource_server as rs
 from meet_web.settings import SettingsError, load_settings
 from tests.conftest import ALL_SCOPES, EXTERNAL_API_SETTINGS, bearer
@@ -136,6 +136,9 @@ def test_first_token_of_a_new_subject_makes_its_user(client, token_for, dbsessio
     assert (user.email, user.full_name, user.is_operator) == (None, None, False)
     room = dbsession.get(Room, uuid.UUID(res.json["id"]))
     assert [a.user_id for a in room.accesses] == [user.id]
+    event = dbsession.scalars(select(AuditEvent).where(AuditEvent.target_id == str(room.id))).one()
+    assert (event.action, event.actor_id) == ("room.create", user.id)
+    assert event.actor_label == f"provider client {INTEGRATION_CLIENT_ID}"
     client.get(ROOMS, headers=bearer(token_for(sub)), status=200)
     assert user_count(dbsession, sub) == 1
 
