@@ -154,6 +154,7 @@ def test_htmx_gets_the_results_alone(operator, log):
     assert res.html.select_one("section#audit-results") is not None
     assert shown(res) == ordered(log, "update", "old")
     assert "HX-Request" in res.headers["Vary"]
+    assert "HX-Target" in res.headers["Vary"]
 
 
 def test_another_htmx_request_gets_the_whole_page(operator, log):

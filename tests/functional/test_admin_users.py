@@ -102,6 +102,7 @@ def test_htmx_gets_the_results_only(operator_app):
     assert "member@example.org" in res.text
     assert "<html" not in res.text
     assert "HX-Request" in res.headers["Vary"]
+    assert "HX-Target" in res.headers["Vary"]
     assert 'id="list-sort" name="sort" value="-created" hx-swap-oob="true"' in res.text
 
 

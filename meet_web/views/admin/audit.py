@@ -155,7 +155,7 @@ class AuditViews:
     )
     def list(self):
         request = self.request
-        vary_on_htmx(request)
+        vary_on_htmx(request, target=True)
         try:
             page = _page_number(request.GET)
             wanted = AuditFilter.from_query(request.GET)

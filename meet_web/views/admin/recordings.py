@@ -112,7 +112,7 @@ def owners_of(recording: Recording) -> list[str]:
 def recording_list(context, request):
     listing = read_recordings_query(request)
     rows, pages, total = paginate(request.dbsession, recordings_query(listing), listing.page)
-    vary_on_htmx(request)
+    vary_on_htmx(request, target=True)
     return {
         "recordings": [row[0] for row in rows],
         "listing": listing,

@@ -132,7 +132,7 @@ def room_list(context, request):
     query = query.order_by(SORTS[listing.sort], Room.id)
     rows, pages, total = paginate(request.dbsession, query, listing.page)
     rooms = [row[0] for row in rows]
-    vary_on_htmx(request)
+    vary_on_htmx(request, target=True)
     return {
         "rooms": rooms,
         "last_used": {row[0].id: row[1] for row in rows},

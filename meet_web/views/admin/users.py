@@ -85,7 +85,7 @@ def user_list(context, request):
         query = _filter(query, name, value)
     query = query.order_by(SORTS[listing.sort], User.id)
     rows, pages, total = paginate(request.dbsession, query, listing.page)
-    vary_on_htmx(request)
+    vary_on_htmx(request, target=True)
     return {
         "users": [row[0] for row in rows],
         "listing": listing,

@@ -55,9 +55,10 @@ def is_htmx(request) -> bool:
     return "HX-Request" in request.headers
 
 
-def vary_on_htmx(request) -> None:
-    """Pages and their fragments share a URL: caches must key on the header."""
-    request.response.vary = ("HX-Request",)
+def vary_on_htmx(request, *, target: bool = False) -> None:
+    """Pages and their fragments share a URL: caches must key on the header (and on
+    `HX-Target` where the fragment is chosen by what htmx swaps, as in the admin lists)."""
+    request.response.vary = ("HX-Request", "HX-Target") if target else ("HX-Request",)
 
 
 # The regions the account page groups its zones in, as the zone names begin.
