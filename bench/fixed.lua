@@ -4,12 +4,8 @@
 --
 -- Arguments (after --): <spec file>
 
-statuses = {}
-local threads = {}
-
-function setup(thread)
-  table.insert(threads, thread)
-end
+-- setup(), response() and done(): the count of answers by status.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "statuses.lua")
 
 function init(args)
   local spec = io.open(args[1], "rb")
@@ -31,21 +27,5 @@ function init(args)
   end
   if body ~= "" then
     wrk.body = body
-  end
-end
-
-function response(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-end
-
-function done(summary, latency, requests)
-  local total = {}
-  for _, thread in ipairs(threads) do
-    for status, count in pairs(thread:get("statuses")) do
-      total[status] = (total[status] or 0) + count
-    end
-  end
-  for status, count in pairs(total) do
-    io.write(string.format("@status %d %d\n", status, count))
   end
 end

@@ -7,19 +7,12 @@
 --
 -- Arguments (after --): <guests file, one Cookie header a line> <path> <threads>
 
+-- setup(), response() and done(): the count of answers by status.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "statuses.lua")
+
 local path
 local mine = {}
 local sent = 0
-statuses = {}
-
-local threads = {}
-local next_index = 0
-
-function setup(thread)
-  thread:set("index", next_index)
-  next_index = next_index + 1
-  table.insert(threads, thread)
-end
 
 function init(args)
   local guests_file, nthreads = args[1], tonumber(args[3])
@@ -40,20 +33,4 @@ function request()
   sent = sent + 1
   headers["Cookie"] = mine[(sent - 1) % #mine + 1]
   return wrk.format("POST", path, headers, body)
-end
-
-function response(status, resp_headers, resp_body)
-  statuses[status] = (statuses[status] or 0) + 1
-end
-
-function done(summary, latency, requests)
-  local total = {}
-  for _, thread in ipairs(threads) do
-    for status, count in pairs(thread:get("statuses")) do
-      total[status] = (total[status] or 0) + count
-    end
-  end
-  for status, count in pairs(total) do
-    io.write(string.format("@status %d %d\n", status, count))
-  end
 end
