@@ -46,6 +46,7 @@ const { values: args } = parseArgs({
     port: { type: 'string' },
     'client-id': { type: 'string' },
     'client-secret': { type: 'string' },
+    'jwt-client-jwks': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -60,6 +61,10 @@ const PORT = Number.parseInt(args.port ?? process.env.OIDC_DEV_PORT ?? '9000', 1
 const CLIENT_ID = args['client-id'] ?? process.env.OIDC_DEV_CLIENT_ID ?? 'meet';
 const CLIENT_SECRET = args['client-secret'] ?? process.env.OIDC_DEV_CLIENT_SECRET
   ?? 'dev-oidc-client-secret-not-for-production';
+// A public key set: a third client, `<client-id>-jwt` (the same secret), whose token
+// introspection answers are signed (ES256) JWTs encrypted to that key (RSA-OAEP,
+// A256GCM), as ProConnect answers (RFC 9701).
+const JWT_CLIENT_JWKS = args['jwt-client-jwks'] ?? process.env.OIDC_DEV_JWT_CLIENT_JWKS;
 const HOST = '127.0.0.1';
 const ISSUER = `http://${HOST}:${PORT}`;
 const NOMINAL_REDIRECT_URI = 'http://localhost/api/v1.0/callback/';
@@ -183,6 +188,30 @@ function devSigningKey() {
   return { ...privateKey.export({ format: 'jwk' }), kid: 'dev-rs256', use: 'sig', alg: 'RS256' };
 }
 
+function devEcSigningKey() {
+  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { ...privateKey.export({ format: 'jwk' }), kid: 'dev-es256', use: 'sig', alg: 'ES256' };
+}
+
+function jwtIntrospectionClients() {
+  if (!JWT_CLIENT_JWKS) {
+    return [];
+  }
+  return [{
+    client_id: `${CLIENT_ID}-jwt`,
+    client_secret: CLIENT_SECRET,
+    client_name: 'Meet Web, introspecting with JWT answers (development)',
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: [],
+    response_types: [],
+    redirect_uris: [],
+    introspection_signed_response_alg: 'ES256',
+    introspection_encrypted_response_alg: 'RSA-OAEP',
+    introspection_encrypted_response_enc: 'A256GCM',
+    jwks: JSON.parse(JWT_CLIENT_JWKS),
+  }];
+}
+
 // --------------------------------------------------------------- provider
 
 const configuration = {
@@ -207,7 +236,7 @@ const configuration = {
     grant_types: ['authorization_code'],
     response_types: ['code'],
     redirect_uris: ['http://localhost/integration/callback'],
-  }],
+  }, ...jwtIntrospectionClients()],
   findAccount,
   loadExistingGrant,
   renderError,
@@ -231,8 +260,10 @@ const configuration = {
     userinfo: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    jwtIntrospection: { enabled: true },
+    encryption: { enabled: true },
   },
-  jwks: { keys: [devSigningKey()] },
+  jwks: { keys: [devSigningKey(), devEcSigningKey()] },
   cookies: {
     keys: ['dev-oidc-cookie-key-not-for-production-1', 'dev-oidc-cookie-key-not-for-production-2'],
   },

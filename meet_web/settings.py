@@ -126,6 +126,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("resource_server.scopes", as_list, default=["lasuite_meet"]),
     Setting("resource_server.scopes_prefix", default=""),
     Setting("resource_server.cache_seconds", int, default=60),
+    # Introspection answers as signed JWTs (RFC 9701), encrypted to our key when one is
+    # set (its public half is served at /jwks): ProConnect's way.
+    Setting("resource_server.jwt_introspection", as_bool, default=False),
+    Setting("resource_server.signing_algorithm", default="ES256"),
+    Setting("resource_server.encryption_key", default="", secret=True),  # PEM or JWK
+    Setting("resource_server.encryption_algorithm", default="RSA-OAEP"),
+    Setting("resource_server.encryption_encoding", default="A256GCM"),
     Setting("mail.host", default=""),
     Setting("mail.port", int, default=25),
     Setting("mail.default_sender", default="meet@localhost"),
@@ -471,6 +478,13 @@ def _check_resource_server(settings: Mapping[str, Any], ok: Callable[..., bool])
         problems.extend(_check_http_url(endpoint, settings[endpoint], show_credentials=False))
     if ok("resource_server.cache_seconds") and settings["resource_server.cache_seconds"] < 0:
         problems.append("resource_server.cache_seconds must be 0 (no cache) or more seconds")
+    if ok("resource_server.encryption_key") and settings["resource_server.encryption_key"]:
+        from .services.resource_server import InvalidKey, encryption_key
+
+        try:
+            encryption_key(settings["resource_server.encryption_key"])
+        except InvalidKey as exc:  # the message never shows the key
+            problems.append(f"resource_server.encryption_key: {exc}")
     return problems
 
 

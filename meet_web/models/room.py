@@ -40,6 +40,7 @@ RESERVED_SLUGS = frozenset(
         "__heartbeat__",
         "__lbheartbeat__",
         "metrics",
+        "jwks",
         "webhooks-livekit",
         "creation-callback",
         "connection-test",

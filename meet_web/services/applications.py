@@ -377,6 +377,7 @@ def includeme(config):
     if addons.enabled:
         verifiers.append(AddonTokens(addons))
     resource_server = ResourceServerConfig.from_settings(settings)
+    register(config, resource_server, ResourceServerConfig)
     if resource_server.enabled:  # last: it asks the provider about any token left
         store = config.registry["meet_services"][EphemeralStore]
         verifiers.append(IntrospectedTokens(resource_server, store, config.registry["oidc"]))

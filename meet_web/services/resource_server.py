@@ -10,6 +10,13 @@ service requires (`lasuite_meet` by default). Its other scopes, less the
 `resource_server.scopes_prefix` (`meet:rooms:list` counts as `rooms:list`), are what
 the actions check, as for an application's token.
 
+With `resource_server.jwt_introspection` the provider answers with a JWT (RFC 9701):
+signed with `resource_server.signing_algorithm` by a key of its JWKS, for us (`aud`),
+and, when `resource_server.encryption_key` is set, encrypted to that key, whose public
+half /jwks serves for the provider to fetch. An answer that fails any of these checks
+is the provider's or the configuration's fault, not the caller's: 503, and the log says
+which check failed.
+
 The user is found by subject, created on first sight while `oidc.create_user` is on:
 with no email or name, which only a sign-in's verified claims fill (the same account).
 An answer accepted is remembered for `resource_server.cache_seconds` (never past the
@@ -21,7 +28,9 @@ The user's state is read on every request, so a disabled account stops at once.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -47,6 +56,9 @@ USER_NOT_FOUND = "User not found."
 USER_DISABLED = "User account is disabled."
 UNREACHABLE = "The identity provider could not check this token; try again later."
 
+JWT_ANSWER = "application/token-introspection+jwt"
+PROVIDER_KEYS_LIFETIME = 3600  # seconds before the provider's JWKS is fetched again
+
 _users = User.__table__
 
 
@@ -54,6 +66,56 @@ class IdentityProviderUnavailable(DomainError):
     """The introspection endpoint cannot be reached or gave no usable answer (503)."""
 
     status = 503
+
+
+class InvalidKey(ValueError):
+    """`resource_server.encryption_key` is no RSA private key (the message never shows it)."""
+
+
+def encryption_key(value: str):
+    """Our private key for encrypted answers: a PEM, or a JWK as JSON."""
+    from joserfc.errors import JoseError
+    from joserfc.jwk import RSAKey
+
+    text = value.strip()
+    try:
+        key = RSAKey.import_key(json.loads(text) if text.startswith("{") else text)
+    except (JoseError, ValueError, TypeError):
+        raise InvalidKey("not an RSA private key (PEM, or a JWK as JSON)") from None
+    if not key.is_private:
+        raise InvalidKey("a public key: the private one is needed to decrypt")
+    return key
+
+
+@dataclass(frozen=True)
+class JwtAnswers:
+    """How the provider's JWT answers are checked (RFC 9701)."""
+
+    signing_algorithm: str
+    encryption_algorithm: str
+    encryption_encoding: str
+    key: object | None  # our RSAKey, when answers are encrypted
+
+    @classmethod
+    def from_settings(cls, settings) -> JwtAnswers | None:
+        if not settings["resource_server.jwt_introspection"]:
+            return None
+        raw = settings["resource_server.encryption_key"]
+        return cls(
+            signing_algorithm=settings["resource_server.signing_algorithm"],
+            encryption_algorithm=settings["resource_server.encryption_algorithm"],
+            encryption_encoding=settings["resource_server.encryption_encoding"],
+            key=encryption_key(raw) if raw else None,
+        )
+
+    def public_jwks(self) -> dict:
+        """/jwks: the public half of our encryption key."""
+        if self.key is None:
+            return {"keys": []}
+        public = self.key.as_dict(private=False)
+        public.update(use="enc", alg=self.encryption_algorithm)
+        public.setdefault("kid", self.key.thumbprint())
+        return {"keys": [public]}
 
 
 @dataclass(frozen=True)
@@ -70,6 +132,7 @@ class ResourceServerConfig:
     cache_seconds: int
     create_user: bool
     timeout: float
+    jwt: JwtAnswers | None
 
     @classmethod
     def from_settings(cls, settings) -> ResourceServerConfig:
@@ -87,6 +150,7 @@ class ResourceServerConfig:
             cache_seconds=settings["resource_server.cache_seconds"],
             create_user=settings["oidc.create_user"],
             timeout=settings["oidc.timeout"],
+            jwt=JwtAnswers.from_settings(settings),
         )
 
     def audience_allowed(self, claim) -> bool:
@@ -135,6 +199,9 @@ class IntrospectedTokens:
         self.config = config
         self.store = store
         self.oidc = oidc  # security/oidc.py's OidcLogin: the discovery document
+        # The provider's public keys (a cache of its JWKS, the same in every process).
+        self._provider_keys: tuple[float, object] | None = None
+        self._keys_lock = threading.Lock()
 
     def verify(self, db: Session, token: str) -> Delegation | None:
         introspected = self._cached(token)
@@ -165,11 +232,11 @@ class IntrospectedTokens:
                 self._endpoint(),
                 data={"token": token, "token_type_hint": "access_token"},
                 auth=(config.client_id, config.client_secret),
-                headers={"Accept": "application/json"},
+                headers={"Accept": JWT_ANSWER if config.jwt else "application/json"},
                 timeout=config.timeout,
             )
             response.raise_for_status()
-            answer = response.json()
+            answer = self._read_jwt(response.text) if config.jwt else response.json()
         except (OSError, ValueError) as exc:  # requests' errors are OSErrors
             log.warning("token introspection failed: %s", exc)
             raise IdentityProviderUnavailable(UNREACHABLE) from None
@@ -177,6 +244,72 @@ class IntrospectedTokens:
             log.warning("token introspection answered %s, not an object", type(answer).__name__)
             raise IdentityProviderUnavailable(UNREACHABLE)
         return answer
+
+    # -- JWT answers (RFC 9701) ---------------------------------------------------------
+
+    def _read_jwt(self, text: str) -> dict:
+        """The introspection answer a JWT carries; ValueError when any check fails."""
+        from joserfc import jwe
+        from joserfc.errors import JoseError
+
+        answers: JwtAnswers = self.config.jwt
+        text = text.strip()
+        encrypted = text.count(".") == 4  # a compact JWE has five parts, a JWS three
+        if encrypted != (answers.key is not None):
+            raise ValueError(
+                "the answer is encrypted but no resource_server.encryption_key is set"
+                if encrypted
+                else "the answer is not encrypted, though resource_server.encryption_key is set"
+            )
+        try:
+            if encrypted:
+                registry = jwe.JWERegistry(
+                    algorithms=[answers.encryption_algorithm, answers.encryption_encoding],
+                    # providers repeat `iss` and `aud` in the header (RFC 7519, 5.3)
+                    strict_check_header=False,
+                )
+                text = jwe.decrypt_compact(text, answers.key, registry=registry).plaintext
+            claims = self._verified_claims(text, answers.signing_algorithm)
+        except JoseError as exc:
+            raise ValueError(f"the answer's JWT does not verify: {exc}") from None
+        if str(claims.get("iss", "")).rstrip("/") != self.config.issuer:
+            raise ValueError(f"the answer's issuer is {claims.get('iss')!r}")
+        audience = claims.get("aud")
+        if self.config.client_id not in (audience if isinstance(audience, list) else [audience]):
+            raise ValueError(f"the answer is for {audience!r}, not for us")
+        answer = claims.get("token_introspection")
+        if not isinstance(answer, dict):
+            raise ValueError("the answer's JWT holds no token_introspection object")
+        return answer
+
+    def _verified_claims(self, text, algorithm: str) -> dict:
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
+        try:
+            return jwt.decode(text, self._keys(), algorithms=[algorithm]).claims
+        except JoseError:  # perhaps a key the provider added since: fetch them again, once
+            return jwt.decode(text, self._keys(refresh=True), algorithms=[algorithm]).claims
+
+    def _keys(self, *, refresh: bool = False):
+        from joserfc.jwk import KeySet
+
+        with self._keys_lock:
+            kept = self._provider_keys
+            if (
+                kept is not None
+                and not refresh
+                and time.monotonic() - kept[0] < PROVIDER_KEYS_LIFETIME
+            ):
+                return kept[1]
+            metadata = self.oidc.server_metadata() or {}
+            if not metadata.get("jwks_uri"):
+                raise ValueError("the provider's discovery names no jwks_uri")
+            response = requests.get(metadata["jwks_uri"], timeout=self.config.timeout)
+            response.raise_for_status()
+            keys = KeySet.import_key_set(response.json())
+            self._provider_keys = (time.monotonic(), keys)
+            return keys
 
     def _accept(self, answer: dict) -> Introspected:
         config = self.config

@@ -306,3 +306,109 @@ def test_settings_refused_at_start(changes, problem):
     with pytest.raises(SettingsError) as raised:
         load_settings({**base_ini(), **RESOURCE_SERVER, **changes}, {})
     assert problem in str(raised.value)
+
+
+# -- JWT answers (RFC 9701), signed by the provider and encrypted to our key --------------
+
+
+def private_pem(key) -> str:
+    return key.as_pem(private=True).decode()
+
+
+@pytest.fixture
+def jwt_settings(oidc_provider) -> dict:
+    return {
+        **RESOURCE_SERVER,
+        "resource_server.client_id": oidc_provider.jwt_client_id,
+        "resource_server.jwt_introspection": "true",
+        "resource_server.encryption_key": private_pem(oidc_provider.jwt_client_key),
+    }
+
+
+def test_jwt_answers_are_decrypted_and_verified(
+    external_api, jwt_settings, token_for, cast, dbsession
+):
+    client = external_api(**jwt_settings)
+    res = client.get(ROOMS, headers=bearer(token_for(cast.member.sub)), status=200)
+    assert [room["slug"] for room in res.json["results"]] == ["team-room"]
+    refused(client, dbsession, bearer("not-a-token-of-anyone"), rs.INACTIVE)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "no key",
+        "another key",
+        "another signing algorithm",
+        # the provider refuses a JSON answer to a client it encrypts for
+        "JSON asked of a JWT client",
+    ],
+)
+def test_jwt_answers_that_do_not_verify_give_503(
+    external_api, jwt_settings, token_for, dbsession, change
+):
+    from joserfc.jwk import RSAKey
+
+    settings = dict(jwt_settings)
+    if change == "no key":
+        settings["resource_server.encryption_key"] = ""
+    elif change == "another key":
+        settings["resource_server.encryption_key"] = private_pem(RSAKey.generate_key(2048))
+    elif change == "another signing algorithm":
+        settings["resource_server.signing_algorithm"] = "RS256"
+    else:
+        settings["resource_server.jwt_introspection"] = "false"
+    client = external_api(**settings)
+    sub = f"rs-jwt-{uuid.uuid4().hex[:8]}"
+    refused(client, dbsession, bearer(token_for(sub)), rs.UNREACHABLE, status=503)
+    assert user_count(dbsession, sub) == 0
+
+
+@pytest.mark.parametrize(
+    "actor", ["anonymous", "stranger", "member", "administrator", "owner", "operator"]
+)
+def test_jwks_serves_the_public_key_to_everyone(
+    external_api, jwt_settings, oidc_provider, cast, actor
+):
+    client = external_api(**jwt_settings)
+    if cast[actor] is not None:
+        client.login_as(cast[actor])
+    res = client.get("/jwks", status=200)
+    assert res.content_type == "application/jwk-set+json"
+    (key,) = res.json["keys"]
+    assert (key["kty"], key["use"], key["alg"]) == ("RSA", "enc", "RSA-OAEP")
+    assert key["n"] == oidc_provider.jwt_client_key.as_dict(private=False)["n"]
+    assert "d" not in key and "p" not in key
+
+
+@pytest.mark.parametrize("overrides", [{}, RESOURCE_SERVER])
+def test_jwks_is_not_found_without_an_encryption_key(external_api, overrides):
+    external_api(**overrides).get("/jwks", status=404)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (
+            "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----",
+            "not an RSA private key",
+        ),
+        ('{"kty": "RSA", "n": "AQAB", "e": "AQAB"}', "not an RSA private key"),
+    ],
+)
+def test_a_malformed_encryption_key_is_refused_at_start_without_showing_it(value, problem):
+    with pytest.raises(SettingsError) as raised:
+        load_settings(
+            {**base_ini(), **RESOURCE_SERVER, "resource_server.encryption_key": value}, {}
+        )
+    assert problem in str(raised.value)
+    assert "not a key" not in str(raised.value)
+
+
+def test_a_public_key_is_refused_as_the_encryption_key(oidc_provider):
+    public = oidc_provider.jwt_client_key.as_pem(private=False).decode()
+    with pytest.raises(SettingsError) as raised:
+        load_settings(
+            {**base_ini(), **RESOURCE_SERVER, "resource_server.encryption_key": public}, {}
+        )
+    assert "the private one is needed" in str(raised.value)

@@ -10,6 +10,8 @@ or ``http://127.0.0.1[:port]`` is accepted.
 from __future__ import annotations
 
 import atexit
+import functools
+import json
 import os
 import re
 import shutil
@@ -76,6 +78,18 @@ class OidcProvider:
         self._discovery: dict | None = None
 
     # -- properties -----------------------------------------------------
+    @functools.cached_property
+    def jwt_client_key(self):
+        """The private key of the `<client id>-jwt` client, whose introspection answers
+        the provider encrypts to it (its public half is that client's `jwks`)."""
+        from joserfc.jwk import RSAKey
+
+        return RSAKey.generate_key(2048, parameters={"kid": "meet-rs-enc", "use": "enc"})
+
+    @property
+    def jwt_client_id(self) -> str:
+        return f"{self.client_id}-jwt"
+
     @property
     def issuer(self) -> str:
         if self.port is None:
@@ -202,6 +216,8 @@ class OidcProvider:
                 self.client_id,
                 "--client-secret",
                 self.client_secret,
+                "--jwt-client-jwks",
+                json.dumps({"keys": [self.jwt_client_key.as_dict(private=False)]}),
             ],
             cwd=REPO_ROOT,
             stdin=subprocess.DEVNULL,
