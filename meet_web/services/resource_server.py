@@ -35,7 +35,6 @@ import time
 import uuid
 from dataclasses import dataclass
 
-import requests
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -226,6 +225,8 @@ class IntrospectedTokens:
         return endpoint
 
     def _introspect(self, token: str) -> dict:
+        import requests  # imported on first use, as for the login: workers start smaller
+
         config = self.config
         try:
             response = requests.post(
@@ -292,6 +293,7 @@ class IntrospectedTokens:
             return jwt.decode(text, self._keys(refresh=True), algorithms=[algorithm]).claims
 
     def _keys(self, *, refresh: bool = False):
+        import requests
         from joserfc.jwk import KeySet
 
         with self._keys_lock:
