@@ -80,9 +80,8 @@ def includeme(config):
     config.add_route("heartbeat", "/__heartbeat__")
     config.add_route("lbheartbeat", "/__lbheartbeat__")
     config.add_route("metrics", "/metrics")
-    config.add_route(
-        "jwks", "/jwks"
-    )  # the resource server's public key (services/resource_server.py)
+    # The resource server's public key (services/resource_server.py, views/jwks.py).
+    config.add_route("jwks", "/jwks")
     config.add_route("api", "/api/v1.0/*traverse", factory=ApiRoot)
     # The external API (resources/external_api.py); the add-ons' session exchange lives
     # under /api/v1.0/addons/.

@@ -21,8 +21,8 @@ The user is found by subject, created on first sight while `oidc.create_user` is
 with no email or name, which only a sign-in's verified claims fill (the same account).
 An answer accepted is remembered for `resource_server.cache_seconds` (never past the
 token's expiry), under the token's SHA-256, never the token: a token revoked at the
-provider may still work that long.
-The user's state is read on every request, so a disabled account stops at once.
+provider may still work that long. The user's state is read on every request, so a
+disabled account stops at once.
 """
 
 from __future__ import annotations

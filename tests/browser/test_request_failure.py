@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from meet_web.models import User
 from tests.browser.conftest import sign_in
+from tests.browser.test_accessibility import tab_until
 from tests.browser.test_admin_users import new_page, screenshot
 
 OFFLINE = "The server cannot be reached."
@@ -17,13 +18,8 @@ FAILED = "Something went wrong on the server."
 OFFLINE_FR = "Le serveur est injoignable."
 
 
-def tab_to(page, selector: str, limit: int = 80) -> None:
-    """Press Tab until the element `selector` names has the focus."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
-            return
-    raise AssertionError(f"{selector} never got the focus")
+def tab_to(page, selector: str) -> None:
+    tab_until(page, selector, limit=80)
 
 
 def test_a_failing_filter_request_is_told_and_then_cleared(browser, live_server):

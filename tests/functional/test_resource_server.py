@@ -27,6 +27,7 @@ from tests.permissions.test_external_api_permissions import (
     UPDATE,
 )
 from tests.servers.oidc import INTEGRATION_CLIENT_ID, INTEGRATION_CLIENT_SECRET
+from tests.unit.test_settings import MINIMAL
 
 ROOMS = "/external-api/v1.0/rooms/"
 RESOURCE_SERVER = {
@@ -274,17 +275,7 @@ def test_scopes_prefix_is_stripped():
 
 
 def base_ini() -> dict:
-    return {
-        "sqlalchemy.url": "sqlite://",
-        "session.secret": "s" * 32,
-        "livekit.url": "http://127.0.0.1:1",
-        "livekit.api_key": "key",
-        "livekit.api_secret": "l" * 32,
-        "oidc.issuer": "http://127.0.0.1:2",
-        "oidc.client_id": "meet",
-        "oidc.client_secret": "secret",
-        **EXTERNAL_API_SETTINGS,
-    }
+    return {**MINIMAL, **EXTERNAL_API_SETTINGS}
 
 
 @pytest.mark.parametrize(
