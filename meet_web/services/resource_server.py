@@ -108,9 +108,8 @@ class JwtAnswers:
         )
 
     def public_jwks(self) -> dict:
-        """/jwks: the public half of our encryption key."""
-        if self.key is None:
-            return {"keys": []}
+        """/jwks: the public half of our encryption key (views/jwks.py serves it only
+        while one is set)."""
         public = self.key.as_dict(private=False)
         public.update(use="enc", alg=self.encryption_algorithm)
         public.setdefault("kid", self.key.thumbprint())

@@ -18,10 +18,6 @@ FAILED = "Something went wrong on the server."
 OFFLINE_FR = "Le serveur est injoignable."
 
 
-def tab_to(page, selector: str) -> None:
-    tab_until(page, selector, limit=80)
-
-
 def test_a_failing_filter_request_is_told_and_then_cleared(browser, live_server):
     with live_server.dbsession() as db:
         db.add(User(sub="olga", email="olga@example.org", is_operator=True))
@@ -33,7 +29,7 @@ def test_a_failing_filter_request_is_told_and_then_cleared(browser, live_server)
     notice = page.locator("#request-failure")
     expect(notice).to_be_hidden()
 
-    tab_to(page, 'input[name="actor"]')
+    tab_until(page, 'input[name="actor"]', limit=80)
     page.keyboard.type("olga")
     expect(page).to_have_url(re.compile(r"actor=olga"))
     expect(results.locator("tbody tr").first).to_contain_text("olga@example.org")
@@ -66,7 +62,7 @@ def test_a_failing_filter_request_is_told_and_then_cleared(browser, live_server)
     page.route(re.compile(r".*/admin/audit/\?.*"), lambda route: route.abort())
     page.keyboard.press("Backspace")
     expect(notice).to_be_visible()
-    tab_to(page, "#request-failure [data-dismiss]")
+    tab_until(page, "#request-failure [data-dismiss]", limit=80)
     page.keyboard.press("Enter")
     expect(notice).to_be_hidden()
     page.unroute(re.compile(r".*/admin/audit/\?.*"))
@@ -76,7 +72,7 @@ def test_a_failing_filter_request_is_told_and_then_cleared(browser, live_server)
     page.wait_for_load_state()
     expect(page.locator("html")).to_have_attribute("lang", re.compile("^fr"))
     page.route(re.compile(r".*/admin/audit/\?.*"), lambda route: route.abort())
-    tab_to(page, 'input[name="actor"]')
+    tab_until(page, 'input[name="actor"]', limit=80)
     page.keyboard.type("z")
     expect(notice).to_contain_text(OFFLINE_FR)
     expect(notice.get_by_role("button", name="Fermer")).to_be_visible()
