@@ -197,8 +197,8 @@ def _empty_ephemeral_state(request):
     yield
     if "app" not in request.fixturenames:
         return
-    for app in [request.getfixturevalue("app"), *VARIANT_APPS.values()]:
-        store = app_service(app, EphemeralStore)
+    request.getfixturevalue("app")
+    for store in distinct_stores(every_app()):
         if isinstance(store, RedisStore):
             with contextlib.suppress(redis.ConnectionError):  # variants may point nowhere
                 store.client.flushdb()
@@ -208,6 +208,38 @@ def _empty_ephemeral_state(request):
 
 VARIANT_APPS: dict = {}
 SESSION_APPS: list = []  # the session's app (one)
+APP_STORES: dict = {}  # id(app) -> its EphemeralStore (the apps live as long as the session)
+
+
+def every_app() -> list:
+    """The session's app and every variant built so far."""
+    return [*SESSION_APPS, *VARIANT_APPS.values()]
+
+
+def ephemeral_store(app) -> EphemeralStore:
+    store = APP_STORES.get(id(app))
+    if store is None:
+        store = APP_STORES[id(app)] = app_service(app, EphemeralStore)
+    return store
+
+
+def shared_target(store: EphemeralStore):
+    """What stores of different apps have in common when they are one: the Redis
+    database they point at (each memory store is its own)."""
+    if isinstance(store, RedisStore):
+        address = store.client.connection_pool.connection_kwargs
+        return ("redis", address.get("host"), address.get("port"), address.get("db"))
+    return ("memory", id(store))
+
+
+def distinct_stores(apps) -> list[EphemeralStore]:
+    """One store for each place the apps keep their ephemeral state: a test session
+    builds a hundred variants or more, most of them on the same Redis database."""
+    stores = {}
+    for app in apps:
+        store = ephemeral_store(app)
+        stores.setdefault(shared_target(store), store)
+    return list(stores.values())
 
 
 class EveryApp:
@@ -218,20 +250,27 @@ class EveryApp:
         self.kind = kind
 
     def _caches(self):
-        apps = [*SESSION_APPS, *VARIANT_APPS.values()]
-        return [app.registry["meet_services"][self.kind] for app in apps]
-
-    def id_changed_by(self, obj):
-        return self._caches()[0].id_changed_by(obj)
+        return [app.registry["meet_services"][self.kind] for app in every_app()]
 
     def forget_all(self) -> None:
         for cache in self._caches():
             cache.forget_all()
 
     def changed(self, row_ids) -> None:
+        # New versions once in each shared store (the apps on one Redis database read
+        # the same version keys), and every app drops its own copies.
+        written = set()
         for cache in self._caches():
+            target = shared_target(cache.store)
+            if target in written:
+                cache.drop(row_ids)
+                continue
             with contextlib.suppress(redis.ConnectionError):  # variants may point nowhere
                 cache.changed(row_ids)
+            written.add(target)
+
+    def id_changed_by(self, obj):
+        return self._caches()[0].id_changed_by(obj)
 
 
 @pytest.fixture

@@ -93,6 +93,10 @@ class KeptCopies:
         """New versions for these rows: every process reloads its copies."""
         for row_id in row_ids:
             self.store.put(self.version_key(row_id), secrets.token_hex(8), VERSION_LIFETIME)
+        self.drop(row_ids)
+
+    def drop(self, row_ids) -> None:
+        """Drop this process's copies of these rows (no I/O)."""
         with self._lock:
             for row_id in row_ids:
                 kept = self._kept.pop(row_id, None)

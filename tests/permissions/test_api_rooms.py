@@ -3,6 +3,9 @@
 The operator holds no role on the cast's room: on the JSON API it is a stranger.
 """
 
+import base64
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -137,4 +140,17 @@ def test_list_shows_fields_as_retrieve(testapp, cast, dbsession, actor):
     testapp.login_as(cast[actor])
     items = testapp.get(ROOMS).json["results"]
     for item in items:
-        assert item == testapp.get(room_url(cast.room, "id")).json
+        assert _timeless(item) == _timeless(testapp.get(room_url(cast.room, "id")).json)
+
+
+def _timeless(room: dict) -> dict:
+    """`room` with its LiveKit token as the token's claims but its times: two requests
+    a second apart issue tokens that differ in those alone."""
+    livekit = room.get("livekit")
+    if livekit is None:
+        return room
+    payload = livekit["token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    for name in ("nbf", "exp", "iat"):
+        claims.pop(name, None)
+    return {**room, "livekit": {**livekit, "token": claims}}

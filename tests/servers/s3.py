@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from typing import Self
 
 import boto3
@@ -28,6 +29,9 @@ class S3Server:
     def __init__(self) -> None:
         self._server: ThreadedMotoServer | None = None
         self.port: int | None = None
+        self._session = boto3.session.Session()
+        self._clients: dict = {}
+        self._clients_lock = threading.Lock()
 
     @property
     def endpoint_url(self) -> str:
@@ -58,21 +62,29 @@ class S3Server:
 
     def client(self, **config_kwargs):
         """A boto3 S3 client for this server (path-style, SigV4, us-east-1,
-        credentials testing/testing).  Call ``.close()`` on it when done."""
-        config = Config(
-            signature_version="s3v4",
-            s3={"addressing_style": "path"},
-            retries={"max_attempts": 1, "mode": "standard"},
-            **config_kwargs,
-        )
-        return boto3.session.Session().client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY,
-            region_name=REGION,
-            config=config,
-        )
+        credentials testing/testing). Clients are kept, one per configuration: making
+        one costs tens of milliseconds, a new boto3 session's a quarter of a second
+        (it reads botocore's model files again). ``.close()`` only drops its pooled
+        connections; a closed client still works."""
+        key = (self.endpoint_url, repr(sorted(config_kwargs.items())))
+        with self._clients_lock:  # making clients is not thread-safe
+            client = self._clients.get(key)
+            if client is None:
+                config = Config(
+                    signature_version="s3v4",
+                    s3={"addressing_style": "path"},
+                    retries={"max_attempts": 1, "mode": "standard"},
+                    **config_kwargs,
+                )
+                client = self._clients[key] = self._session.client(
+                    "s3",
+                    endpoint_url=self.endpoint_url,
+                    aws_access_key_id=ACCESS_KEY,
+                    aws_secret_access_key=SECRET_KEY,
+                    region_name=REGION,
+                    config=config,
+                )
+            return client
 
     def create_bucket(self, name: str) -> str:
         client = self.client()
