@@ -22,7 +22,7 @@ from playwright.sync_api import Page, expect
 from meet_web.models import AccessLevel, Room
 
 ROOM = "window.__livekitRooms[0]"
-SLOW = 20_000  # ms: joining and publishing encode and decode media on two shared cores
+SLOW = 60_000  # ms: joining and publishing encode and decode media on two shared cores
 
 
 def public_room(live_server) -> tuple[str, str]:
