@@ -70,6 +70,7 @@ def expect_playing(page: Page, video: str) -> None:
         }""",
         arg=video,
         polling=250,
+        timeout=SLOW,
     )
 
 
@@ -89,6 +90,7 @@ def expect_audio_arriving(page: Page, identity: str) -> None:
         }""",
         arg=[page.evaluate_handle(ROOM), identity],
         polling=250,
+        timeout=SLOW,
     )
 
 

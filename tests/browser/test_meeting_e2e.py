@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from meet_web.models import AccessLevel, ResourceAccess, Role, Room, User
 from tests.browser.test_accessibility import check, sign_in_as
@@ -127,6 +126,12 @@ def screenshot(page: Page, who: str) -> None:
         page.screenshot(path=str(Path(SCREENSHOTS) / f"e2e-{who}.png"), full_page=True)
 
 
+# Three browsers' media go through the SFU in this process, on two cores: the test may
+# take twice as long as others. Once in a few runs on a busy machine a shared screen never
+# played on one page (the screen's first frames did not decode in the SFU), so the test
+# gets one more try, which the run's summary reports as a rerun.
+@pytest.mark.timeout(240)
+@pytest.mark.flaky(reruns=1)
 def test_three_people_meet_and_the_owner_mutes_then_removes_the_guest(
     media_page, live_server, capsys
 ):
@@ -172,28 +177,13 @@ def test_three_people_meet_and_the_owner_mutes_then_removes_the_guest(
     expect(owner.locator("#chat-log > li")).to_have_text(re.compile("Hello from Milo"))
 
     # a reaction over the sender's tile: it shows for 4 s, and one page may get it
-    # seconds before the other, so each page records the bubbles it shows. Reactions
-    # are sent once, at most (the page reports no loss): under load one may not arrive,
-    # and the guest applauds again.
+    # seconds before the other, so each page records the bubbles it shows
     for page in (owner, member):
         page.evaluate(RECORD_REACTIONS)
     control(guest, "reactions").click()
-    for attempt in range(1, 4):
-        guest.get_by_role("button", name="Applause").click()
-        try:
-            for page in (owner, member):
-                page.wait_for_function(
-                    SHOWN_REACTION,
-                    arg=[guest_id, "👏"],
-                    timeout=SLOW / 3,
-                )
-            break
-        except PlaywrightTimeoutError:
-            if attempt == 3:
-                # Seen on a slow machine: the guest's reactions never reached a page
-                # while everything else did. Not understood yet; the rest of the
-                # meeting is still checked, and the run says so.
-                print(f"reaction from the guest not shown after {attempt} tries")  # noqa: T201
+    guest.get_by_role("button", name="Applause").click()
+    for page in (owner, member):
+        page.wait_for_function(SHOWN_REACTION, arg=[guest_id, "👏"], timeout=SLOW)
 
     # a shared screen takes the spotlight on the others' pages
     control(member, "screen").click()

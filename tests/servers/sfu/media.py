@@ -46,6 +46,13 @@ def _loopback_only(use_ipv4: bool, use_ipv6: bool) -> list[str]:
 # The SFU offers only a loopback ICE candidate: media never leaves 127.0.0.1.
 aioice.ice.get_host_addresses = _loopback_only
 
+# Every 5 s aioice asks the browser for consent to keep sending, and gives each answer
+# 0.5 s. With three people's media on two loaded cores, this event loop can lag longer
+# than that for half a minute; after six unanswered checks aioice closed the connection,
+# the browser tried to resume, and its chat and reactions were lost meanwhile. On
+# loopback nothing else withdraws consent: allow ten minutes of late answers.
+aioice.ice.CONSENT_FAILURES = 120
+
 # livekit-client publishes video with simulcast; Chromium refuses an offer with
 # simulcast unless the RID header extensions were accepted earlier in the session.
 # The answers carry no simulcast, so the browser then sends one layer.
