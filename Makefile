@@ -81,7 +81,7 @@ test-pg: install ## the suite on PostgreSQL and Redis ($(PG_TEST_URL), $(REDIS_T
 	MEET_TEST_DATABASE_URL=$(PG_TEST_URL) MEET_TEST_REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -m "not browser and not fuzz"
 
 test-browser: install ## browser tests in headless Chromium (needs /usr/bin/chromium)
-	$(BIN)/pytest -m browser
+	$(BIN)/pytest -m browser -rR
 
 FUZZ_EXAMPLES ?= 300
 FUZZ_SEED ?= 0
