@@ -126,6 +126,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("resource_server.scopes", as_list, default=["lasuite_meet"]),
     Setting("resource_server.scopes_prefix", default=""),
     Setting("resource_server.cache_seconds", int, default=60),
+    # Tokens a client address may have the provider check a minute (0: no limit);
+    # answers already kept do not count.
+    Setting("resource_server.rate_limit", int, default=60),
     # Introspection answers as signed JWTs (RFC 9701), encrypted to our key when one is
     # set (its public half is served at /jwks): ProConnect's way.
     Setting("resource_server.jwt_introspection", as_bool, default=False),
@@ -478,6 +481,8 @@ def _check_resource_server(settings: Mapping[str, Any], ok: Callable[..., bool])
         problems.extend(_check_http_url(endpoint, settings[endpoint], show_credentials=False))
     if ok("resource_server.cache_seconds") and settings["resource_server.cache_seconds"] < 0:
         problems.append("resource_server.cache_seconds must be 0 (no cache) or more seconds")
+    if ok("resource_server.rate_limit") and settings["resource_server.rate_limit"] < 0:
+        problems.append("resource_server.rate_limit must be 0 (no limit) or more a minute")
     if ok("resource_server.encryption_key") and settings["resource_server.encryption_key"]:
         from .services.resource_server import InvalidKey, encryption_key
 

@@ -100,7 +100,7 @@ def bearer_identity(request) -> Identity | None:
     tokens = request.service(DelegatedTokens)
     try:
         delegation = tokens.authenticate(
-            request.dbsession, request.headers.get("Authorization", "")
+            request.dbsession, request.headers.get("Authorization", ""), request.client_addr
         )
     except Unauthenticated as exc:
         request.environ[BEARER_REFUSAL] = exc.message

@@ -126,7 +126,7 @@ class AddonTokens:
             "scope": SCOPE,
         }
 
-    def verify(self, db: Session, token: str) -> Delegation | None:
+    def verify(self, db: Session, token: str, address: str | None) -> Delegation | None:
         claims = decode(token, self.config.token_secret_key, issuer=ISSUER, audience=AUDIENCE)
         if claims is None:
             return None

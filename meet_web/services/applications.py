@@ -264,7 +264,7 @@ class ApplicationTokens:
     def __init__(self, config: ExternalApiConfig):
         self.config = config
 
-    def verify(self, db: Session, token: str) -> Delegation | None:
+    def verify(self, db: Session, token: str, address: str | None) -> Delegation | None:
         config = self.config
         claims = decode(
             token, config.jwt_secret_key, issuer=config.jwt_issuer, audience=config.jwt_audience
@@ -294,16 +294,18 @@ class DelegatedTokens:
     def __init__(self, verifiers: list):
         self.verifiers = verifiers
 
-    def authenticate(self, db: Session, authorization: str) -> Delegation | None:
-        """Who `Authorization: Bearer <token>` acts for; None for no bearer token or one
-        of no kind accepted here; Unauthenticated for a refused one."""
+    def authenticate(
+        self, db: Session, authorization: str, address: str | None = None
+    ) -> Delegation | None:
+        """Who `Authorization: Bearer <token>`, sent from `address`, acts for; None for no
+        bearer token or one of no kind accepted here; Unauthenticated for a refused one."""
         parts = authorization.split()
         if not parts or parts[0].lower() != "bearer" or not self.verifiers:
             return None
         if len(parts) != 2:
             raise Unauthenticated("Invalid token header.")
         for verifier in self.verifiers:
-            delegation = verifier.verify(db, parts[1])
+            delegation = verifier.verify(db, parts[1], address)
             if delegation is not None:
                 return delegation
         return None

@@ -31,3 +31,16 @@ class Conflict(DomainError):
     """The request clashes with the current state (answered with 409)."""
 
     status = 409
+
+
+THROTTLED = "Request was throttled. Expected available in {} seconds."
+
+
+class Throttled(DomainError):
+    """Too many requests of a kind from this caller (429, with `Retry-After`)."""
+
+    status = 429
+
+    def __init__(self, retry_after: int):
+        super().__init__(THROTTLED.format(retry_after))
+        self.retry_after = retry_after

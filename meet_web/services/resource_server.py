@@ -23,6 +23,11 @@ An answer accepted is remembered for `resource_server.cache_seconds` (never past
 token's expiry), under the token's SHA-256, never the token: a token revoked at the
 provider may still work that long. The user's state is read on every request, so a
 disabled account stops at once.
+
+Every token we do not remember costs the provider a call, so a client address may have
+`resource_server.rate_limit` tokens checked a minute; past that it gets 429 until the
+minute is over. Without this, anyone could make us send the provider as many
+introspections as they send us made-up tokens.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from sqlalchemy.orm import Session
 from ..models import User
 from .applications import Delegation, Unauthenticated, parse_scopes
 from .ephemeral import EphemeralStore
-from .errors import DomainError
+from .errors import DomainError, Throttled
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,7 @@ UNREACHABLE = "The identity provider could not check this token; try again later
 
 JWT_ANSWER = "application/token-introspection+jwt"
 PROVIDER_KEYS_LIFETIME = 3600  # seconds before the provider's JWKS is fetched again
+RATE_WINDOW = 60  # seconds: resource_server.rate_limit counts introspections a minute
 
 _users = User.__table__
 
@@ -128,6 +134,7 @@ class ResourceServerConfig:
     required_scopes: frozenset[str]
     scopes_prefix: str
     cache_seconds: int
+    rate_limit: int  # introspections a minute per client address; 0: no limit
     create_user: bool
     timeout: float
     jwt: JwtAnswers | None
@@ -146,6 +153,7 @@ class ResourceServerConfig:
             required_scopes=parse_scopes(settings["resource_server.scopes"]),
             scopes_prefix=settings["resource_server.scopes_prefix"].lower().rstrip(":"),
             cache_seconds=settings["resource_server.cache_seconds"],
+            rate_limit=settings["resource_server.rate_limit"],
             create_user=settings["oidc.create_user"],
             timeout=settings["oidc.timeout"],
             jwt=JwtAnswers.from_settings(settings),
@@ -201,9 +209,10 @@ class IntrospectedTokens:
         self._provider_keys: tuple[float, object] | None = None
         self._keys_lock = threading.Lock()
 
-    def verify(self, db: Session, token: str) -> Delegation | None:
+    def verify(self, db: Session, token: str, address: str | None) -> Delegation | None:
         introspected = self._cached(token)
         if introspected is None:
+            self._count_introspection(address)
             answer = self._introspect(token)
             introspected = self._accept(answer)
             self._remember(token, introspected, answer.get("exp"))
@@ -212,6 +221,16 @@ class IntrospectedTokens:
         return Delegation(user_id, scopes, introspected.client_id, from_provider=True)
 
     # -- asking the provider ------------------------------------------------------------
+
+    def _count_introspection(self, address: str | None) -> None:
+        """Throttled past `rate_limit` introspections this minute from `address`."""
+        limit = self.config.rate_limit
+        if not limit or not address:
+            return
+        # With the store down this fails, and the request gets the site's 503: no
+        # unthrottled introspections meanwhile.
+        if self.store.hit(f"rate:introspection:{address}", RATE_WINDOW) > limit:
+            raise Throttled(RATE_WINDOW)
 
     def _endpoint(self) -> str:
         if self.config.introspection_endpoint:

@@ -19,7 +19,7 @@ from pyramid.httpexceptions import (
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from ..security.policy import LIVEKIT_TOKEN_VIEWS
-from ..services.errors import DomainError
+from ..services.errors import THROTTLED, DomainError, Throttled
 from ..validation import ValidationError
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,8 @@ _DOMAIN_TITLES = {403: "Not allowed", 404: "Not found", 409: "Conflict"}
 
 @exception_view_config(DomainError, renderer="json")
 def domain_error(exc, request):
+    if isinstance(exc, Throttled):
+        request.response.headers["Retry-After"] = str(exc.retry_after)
     if is_api(request):
         return api_error(request, exc.status, exc.message, key=exc.key)
     return page_error(request, exc.status, _DOMAIN_TITLES.get(exc.status, "Error"), exc.message)
@@ -147,9 +149,6 @@ def bad_csrf(exc, request):
     if is_api(request):
         return api_error(request, 403, CSRF_FAILED)
     return page_error(request, 403, "Invalid request", str(exc.detail or exc.explanation))
-
-
-THROTTLED = "Request was throttled. Expected available in {} seconds."
 
 
 @exception_view_config(HTTPException, renderer="json")

@@ -44,6 +44,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
+def pytest_terminal_summary(terminalreporter):
+    """What failed on each try that pytest-rerunfailures ran again: its own summary (-rR)
+    names the test only, and a flake that a rerun hides is still worth reading."""
+    reruns = terminalreporter.stats.get("rerun", [])
+    if reruns:
+        terminalreporter.section("the tries that failed and were run again")
+    for report in reruns:
+        terminalreporter.write_line(f"{report.nodeid} ({report.when}, {report.duration:.0f} s)")
+        terminalreporter.write_line(report.longreprtext)
+
+
 @dataclass
 class LiveServer:
     url: str

@@ -259,6 +259,71 @@ def test_the_provider_failing_gives_503(external_api, oidc_provider, token_for, 
     assert user_count(dbsession, sub) == 0
 
 
+# -- the pace of introspections ---------------------------------------------------------
+
+
+def an_address() -> dict:
+    """A client address of this test's own (the store may be shared between tests)."""
+    return {"REMOTE_ADDR": f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"}
+
+
+@pytest.fixture
+def paced(external_api):
+    return external_api(**RESOURCE_SERVER, **{"resource_server.rate_limit": "3"})
+
+
+def test_made_up_tokens_are_throttled_past_the_rate_limit(paced, token_for, dbsession):
+    address = an_address()
+    for n in range(3):
+        paced.get(ROOMS, headers=bearer(f"made-up-{n}"), extra_environ=address, status=401)
+    # the fourth is not sent to the provider: a good token is throttled as well
+    sub = f"rs-paced-{uuid.uuid4().hex[:8]}"
+    before = dbsession.scalar(select(func.count()).select_from(Room))
+    res = paced.post_json(
+        ROOMS, {}, headers=bearer(token_for(sub)), extra_environ=address, status=429
+    )
+    assert res.json == {"detail": "Request was throttled. Expected available in 60 seconds."}
+    assert res.headers["Retry-After"] == "60"
+    assert user_count(dbsession, sub) == 0
+    dbsession.expire_all()
+    assert dbsession.scalar(select(func.count()).select_from(Room)) == before
+    # ... from that address only
+    paced.get(ROOMS, headers=bearer(token_for(sub)), extra_environ=an_address(), status=200)
+
+
+def test_answers_kept_do_not_count_toward_the_rate_limit(paced, token_for, cast):
+    address = an_address()
+    headers = bearer(token_for(cast.member.sub, fresh=True))
+    for _ in range(6):  # one introspection, then the kept answer
+        paced.get(ROOMS, headers=headers, extra_environ=address, status=200)
+    for n in range(2):
+        paced.get(ROOMS, headers=bearer(f"made-up-{n}"), extra_environ=address, status=401)
+    paced.get(ROOMS, headers=bearer("made-up-2"), extra_environ=address, status=429)
+    paced.get(ROOMS, headers=headers, extra_environ=address, status=200)
+
+
+def test_with_the_cache_down_provider_tokens_get_503(external_api, token_for, dbsession):
+    """The pace is counted in the cache: without it, no unthrottled introspections."""
+    from tests.functional.test_faults import REDIS_DOWN, assert_unavailable
+
+    client = external_api(**RESOURCE_SERVER, **REDIS_DOWN)
+    sub = f"rs-no-cache-{uuid.uuid4().hex[:8]}"
+    before = dbsession.scalar(select(func.count()).select_from(Room))
+    headers = bearer(token_for(sub))
+    res = client.post_json(ROOMS, {}, headers=headers, extra_environ=an_address(), status=503)
+    assert_unavailable(res)
+    assert user_count(dbsession, sub) == 0
+    dbsession.expire_all()
+    assert dbsession.scalar(select(func.count()).select_from(Room)) == before
+
+
+def test_no_rate_limit_at_zero(external_api):
+    client = external_api(**RESOURCE_SERVER, **{"resource_server.rate_limit": "0"})
+    address = an_address()
+    for n in range(70):
+        client.get(ROOMS, headers=bearer(f"made-up-{n}"), extra_environ=address, status=401)
+
+
 # -- configuration -----------------------------------------------------------------------
 
 
@@ -291,6 +356,7 @@ def base_ini() -> dict:
             "resource_server.introspection_endpoint",
         ),
         ({"resource_server.cache_seconds": "-1"}, "resource_server.cache_seconds must be 0"),
+        ({"resource_server.rate_limit": "-1"}, "resource_server.rate_limit must be 0"),
     ],
 )
 def test_settings_refused_at_start(changes, problem):
