@@ -421,6 +421,19 @@ def test_jwt_answers_that_do_not_verify_give_503(
     assert user_count(dbsession, sub) == 0
 
 
+def test_a_jwt_answer_from_another_issuer_gives_503(
+    external_api, jwt_settings, oidc_provider, token_for, dbsession, caplog
+):
+    """The same provider under another name (localhost for 127.0.0.1): its discovery,
+    keys and introspection answer, but its answers name the issuer it knows."""
+    other_name = oidc_provider.issuer.replace("127.0.0.1", "localhost")
+    client = external_api(**jwt_settings, **{"oidc.issuer": other_name})
+    sub = f"rs-jwt-iss-{uuid.uuid4().hex[:8]}"
+    refused(client, dbsession, bearer(token_for(sub)), rs.UNREACHABLE, status=503)
+    assert f"the answer's issuer is '{oidc_provider.issuer}'" in caplog.text
+    assert user_count(dbsession, sub) == 0
+
+
 @pytest.mark.parametrize(
     "actor", ["anonymous", "stranger", "member", "administrator", "owner", "operator"]
 )
