@@ -11,6 +11,8 @@ development OIDC provider from tests/servers, and drives it with wrk:
   webhook-new  fresh signed participant_joined events, each handled (usage statistics)
   hello    a bare Pyramid "ok" view on the same server setup (the ceiling)
   hello-post  the webhook's request (POST, headers, body) answered by a bare Pyramid view
+  hello-ledger  the same, the bare view also checking the signature and asking Redis for
+           the replay ledger's claim: the least work a redelivered webhook takes
 
 It prints first the CPU per request of each workload (gunicorn workers + PostgreSQL
 backends + redis-server, from /proc utime+stime, at 16 connections) as a multiple of
@@ -60,11 +62,13 @@ OWNER_SUB = "bench-owner"
 POOL_SIZE = 1000  # lobby identities: at ~1,500 req/s each polls every ~0.7 s, ~90 times a minute
 POLL_PERIOD_S = 1.5  # a smaller pool when the server can't poll each guest this often
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-WORKLOADS = ("knock", "join", "webhook", "webhook-new", "hello", "hello-post")
+WORKLOADS = ("knock", "join", "webhook", "webhook-new", "hello", "hello-post", "hello-ledger")
 # Served by the bare Pyramid app (bench/hello.py), not by Meet Web: hello is the unit of
 # the multiples; hello-post is the webhook's very request (POST, headers, body) read and
-# answered by a bare view, what any app pays for it on this server before its own work.
-BARE_WORKLOADS = ("hello", "hello-post")
+# answered by a bare view, what any app pays for it on this server before its own work;
+# hello-ledger adds to that view the webhook's signature check and ledger claim.
+BARE_WORKLOADS = ("hello", "hello-post", "hello-ledger")
+HELLO_LEDGER_PATH = "/ledger/api/v1.0/rooms/webhooks-livekit/"  # bench/hello.py's
 # webhook-new's pool of pre-signed events per run: more than the server can take.
 EVENTS_PER_SECOND = 3000
 EVENT_MEETINGS = 100  # the events spread over this many meetings of the seeded room
@@ -1015,9 +1019,10 @@ class Workloads:
         if workload == "join":
             cookie = {"Cookie": f"meet_session={self.cookie}"}
             spec = write_spec(self.dir / "join.spec", "GET", self.join_path, cookie)
-        elif workload in ("webhook", "hello-post"):
+        elif workload in ("webhook", "hello-post", "hello-ledger"):
             body, headers = self.webhook_request()  # the JWT lives 5 minutes: sign now
-            spec = write_spec(self.dir / "webhook.spec", "POST", self.webhook_path, headers, body)
+            path = self.webhook_path if workload != "hello-ledger" else HELLO_LEDGER_PATH
+            spec = write_spec(self.dir / f"{workload}.spec", "POST", path, headers, body)
         else:
             spec = write_spec(self.dir / "hello.spec", "GET", "/", {})
         return "fixed.lua", [str(spec)]
@@ -1054,9 +1059,10 @@ class Workloads:
             headers = {"Authorization": authorization, "Content-Type": "application/webhook+json"}
             answer = requests.post(url + self.webhook_path, data=body, headers=headers, timeout=10)
             expect = answer.ok
-        elif workload == "hello-post":
+        elif workload in ("hello-post", "hello-ledger"):
             body, headers = self.webhook_request()
-            answer = requests.post(url + self.webhook_path, data=body, headers=headers, timeout=10)
+            path = self.webhook_path if workload == "hello-post" else HELLO_LEDGER_PATH
+            answer = requests.post(url + path, data=body, headers=headers, timeout=10)
             expect = answer.ok and answer.json() == {"status": "success"}
         else:
             answer = requests.get(url + "/", timeout=10)
