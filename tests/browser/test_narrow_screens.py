@@ -64,3 +64,16 @@ def test_the_audit_table_scrolls_with_the_keyboard(phone):
     phone.keyboard.press("ArrowRight")
     phone.keyboard.press("ArrowRight")
     expect(table).not_to_have_js_property("scrollLeft", 0)
+
+
+def test_the_admin_lists_keep_a_row_to_one_line(phone):
+    """Squeezed into a phone's width, the columns wrapped each row to many lines (the
+    audit log's rows have two by design: the address and the request id)."""
+    for path in ("/admin/users/", "/admin/rooms/"):
+        phone.goto(path)
+        heading = phone.locator("table.admin-table thead tr").bounding_box()["height"]
+        rows = phone.locator("table.admin-table tbody tr").evaluate_all(
+            "rows => rows.map(row => row.getBoundingClientRect().height)"
+        )
+        assert rows, f"{path}: no row to measure"
+        assert max(rows) <= heading * 1.5, f"{path}: rows {rows}, heading {heading}"
