@@ -63,7 +63,8 @@ const CLIENT_SECRET = args['client-secret'] ?? process.env.OIDC_DEV_CLIENT_SECRE
   ?? 'dev-oidc-client-secret-not-for-production';
 // A public key set: a third client, `<client-id>-jwt` (the same secret), whose token
 // introspection answers are signed (ES256) JWTs encrypted to that key (RSA-OAEP,
-// A256GCM), as ProConnect answers (RFC 9701).
+// A256GCM), as ProConnect answers (RFC 9701). A fourth, `<client-id>-jwt-other`, is
+// another service with the same key set: its answers are not for the third.
 const JWT_CLIENT_JWKS = args['jwt-client-jwks'] ?? process.env.OIDC_DEV_JWT_CLIENT_JWKS;
 const HOST = '127.0.0.1';
 const ISSUER = `http://${HOST}:${PORT}`;
@@ -197,10 +198,10 @@ function jwtIntrospectionClients() {
   if (!JWT_CLIENT_JWKS) {
     return [];
   }
-  return [{
-    client_id: `${CLIENT_ID}-jwt`,
+  return ['', '-other'].map((suffix) => ({
+    client_id: `${CLIENT_ID}-jwt${suffix}`,
     client_secret: CLIENT_SECRET,
-    client_name: 'Meet Web, introspecting with JWT answers (development)',
+    client_name: `Meet Web, introspecting with JWT answers (development${suffix})`,
     token_endpoint_auth_method: 'client_secret_basic',
     grant_types: [],
     response_types: [],
@@ -209,7 +210,7 @@ function jwtIntrospectionClients() {
     introspection_encrypted_response_alg: 'RSA-OAEP',
     introspection_encrypted_response_enc: 'A256GCM',
     jwks: JSON.parse(JWT_CLIENT_JWKS),
-  }];
+  }));
 }
 
 // --------------------------------------------------------------- provider

@@ -434,6 +434,58 @@ def test_a_jwt_answer_from_another_issuer_gives_503(
     assert user_count(dbsession, sub) == 0
 
 
+@pytest.fixture
+def relayed_answers(oidc_provider):
+    """An introspection endpoint on loopback that asks the provider as another of its
+    services (`<client>-jwt-other`, which shares our encryption key) and hands back that
+    answer: a genuine, signed answer, meant for someone else."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    endpoint = oidc_provider.discovery()["introspection_endpoint"]
+
+    class Relay(BaseHTTPRequestHandler):
+        def do_POST(self):
+            form = self.rfile.read(int(self.headers["Content-Length"]))
+            answer = requests.post(
+                endpoint,
+                data=form,
+                headers={
+                    "Accept": self.headers["Accept"],
+                    "Content-Type": self.headers["Content-Type"],
+                },
+                auth=(f"{oidc_provider.jwt_client_id}-other", oidc_provider.client_secret),
+                timeout=10,
+            )
+            self.send_response(answer.status_code)
+            self.send_header("Content-Type", answer.headers["Content-Type"])
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/introspect"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_jwt_answer_for_another_service_gives_503(
+    external_api, jwt_settings, oidc_provider, relayed_answers, token_for, dbsession, caplog
+):
+    client = external_api(
+        **jwt_settings, **{"resource_server.introspection_endpoint": relayed_answers}
+    )
+    sub = f"rs-jwt-aud-{uuid.uuid4().hex[:8]}"
+    refused(client, dbsession, bearer(token_for(sub)), rs.UNREACHABLE, status=503)
+    assert f"the answer is for '{oidc_provider.jwt_client_id}-other', not for us" in caplog.text
+    assert user_count(dbsession, sub) == 0
+
+
 @pytest.mark.parametrize(
     "actor", ["anonymous", "stranger", "member", "administrator", "owner", "operator"]
 )
