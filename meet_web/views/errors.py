@@ -19,7 +19,7 @@ from pyramid.httpexceptions import (
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from ..security.policy import LIVEKIT_TOKEN_VIEWS
-from ..services.errors import THROTTLED, DomainError, Throttled
+from ..services.errors import DomainError, Throttled
 from ..validation import ValidationError
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,5 @@ def http_exception(exc, request):
             request.response.headers[name] = exc.headers[name]
     message = str(exc.detail or exc.explanation or exc.title)
     if is_api(request):
-        if exc.code == 429 and not exc.detail:
-            message = THROTTLED.format(exc.headers.get("Retry-After", "60"))
         return api_error(request, exc.code, message)
     return page_error(request, exc.code, exc.title, message)

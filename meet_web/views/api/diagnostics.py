@@ -3,13 +3,14 @@
 import uuid
 from datetime import timedelta
 
-from pyramid.httpexceptions import HTTPNotFound, HTTPTooManyRequests
+from pyramid.httpexceptions import HTTPNotFound
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from ...openapi import operation
 from ...resources import DiagnosticsSection
 from ...services.ephemeral import EphemeralStore
+from ...services.errors import Throttled
 from ...services.livekit import CONNECTION_TEST_PREFIX, LiveKitGateway
 from .serializers import LIVEKIT_BLOCK_SCHEMA, object_schema
 
@@ -43,7 +44,7 @@ def connection_test(request):
     window_key = f"rate:connection-test:{request.client_addr}"
     hits = request.service(EphemeralStore).hit(window_key, 60)
     if hits > settings["diagnostics.connection_test_rate_limit"]:
-        raise HTTPTooManyRequests(headers={"Retry-After": "60"})
+        raise Throttled(60)
     gateway = request.service(LiveKitGateway)
     ttl = settings["diagnostics.connection_test_token_ttl"]
     room = f"{CONNECTION_TEST_PREFIX}-{uuid.uuid4()}"

@@ -2,14 +2,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pyramid.httpexceptions import HTTPServiceUnavailable, HTTPTooManyRequests
+from pyramid.httpexceptions import HTTPServiceUnavailable
 from pyramid.view import view_config, view_defaults
 
 from ...openapi import operation
 from ...resources import RoomResource
 from ...security.permissions import Permission
 from ...services import audit
-from ...services.errors import NotFound, Refused
+from ...services.errors import NotFound, Refused, Throttled
 from ...services.lobby import (
     Lobby,
     LobbyFull,
@@ -87,7 +87,7 @@ class LobbyApi:
                 detail=LOBBY_FULL, headers={"Retry-After": LOBBY_FULL_RETRY_AFTER}
             ) from exc
         except TooManyRequests as exc:
-            raise HTTPTooManyRequests(headers={"Retry-After": "60"}) from exc
+            raise Throttled(60) from exc
         except RemovedRecently as exc:
             raise Refused("You were removed from this meeting; try again later.") from exc
         return {**entry.as_json(), "livekit": livekit}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hmac
 import logging
 
-from pyramid.httpexceptions import HTTPNotFound, HTTPTooManyRequests
+from pyramid.httpexceptions import HTTPNotFound
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import exception_view_config, view_config
 from sqlalchemy import select
@@ -26,7 +26,7 @@ from ...models import Room
 from ...openapi import operation
 from ...resources import RoomkitSection
 from ...services.ephemeral import EphemeralStore
-from ...services.errors import DomainError, NotFound
+from ...services.errors import DomainError, NotFound, Throttled
 from ...telephony.config import TelephonyConfig
 from ...telephony.dispatch import DispatchRules
 from ...validation import Body, Fields, String, json_body
@@ -107,7 +107,7 @@ def roomkit_join(request):
         f"rate:roomkit-join:{request.client_addr}", RATE_WINDOW
     )
     if hits > telephony.roomkit_rate_limit:
-        raise HTTPTooManyRequests(headers={"Retry-After": str(RATE_WINDOW)})
+        raise Throttled(RATE_WINDOW)
     pin = read_pin(request, telephony.pin_length)
     room = request.dbsession.scalars(select(Room).where(Room.pin_code == pin)).one_or_none()
     if room is None:
